@@ -1,0 +1,1 @@
+"""AgentCache Edge."""

@@ -1,0 +1,1 @@
+"""The cache driver: tier lookup, single-flight fills from the origin, invalidation."""

@@ -1,0 +1,226 @@
+"""The edge: namespaces, the tiers in order, single-flight fills and invalidation.
+
+`read` answers "where do this object's bytes come from right now": a fresh stored copy (HIT),
+a stored copy the origin just confirmed (REVALIDATED), or a fill in progress (MISS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from agentcache.cache.fill import Fill, Revalidated
+from agentcache.config import Config, NamespaceConfig
+from agentcache.entry import Entry, ObjectInfo
+from agentcache.errors import CorruptEntry
+from agentcache.metrics import Metrics
+from agentcache.origin import NotModified, Origin, OriginResponse, Prefixed, open_origin
+from agentcache.policy.classify import ClassPolicy, classify
+from agentcache.policy.keys import cache_key
+from agentcache.storage.base import StoredObject
+from agentcache.storage.disk import DiskTier
+from agentcache.storage.memory import MemoryObject, MemoryTier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Namespace:
+    name: str
+    api_key: bytes
+    origin: Origin
+    policy: ClassPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    obj: StoredObject
+    result: str  # HIT | REVALIDATED
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    fill: Fill
+    entry: Entry
+
+
+class Edge:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.metrics = metrics or Metrics()
+        self.memory = MemoryTier(config.cache.memory_max_bytes, config.cache.memory_admit_max_bytes)
+        self.disk = DiskTier(
+            config.cache.dir, config.cache.disk_max_bytes, fsync=config.cache.fsync, clock=clock
+        )
+        self.default_origin: Origin | None = None
+        self.namespaces: dict[str, Namespace] = {}
+        self._fills: dict[str, Fill] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.disk.open()
+        self.default_origin = open_origin(self.config.origin)
+        for ns in self.config.namespaces:
+            self.add_namespace(ns)
+
+    def add_namespace(self, ns: NamespaceConfig) -> Namespace:
+        assert self.default_origin is not None, "start() first"
+        origin = (
+            open_origin(ns.origin) if ns.origin else Prefixed(self.default_origin, ns.name + "/")
+        )
+        namespace = Namespace(ns.name, ns.api_key.encode(), origin, ns.policy)
+        self.namespaces[ns.name] = namespace
+        return namespace
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for ns in self.namespaces.values():
+            await ns.origin.aclose()
+        if self.default_origin is not None:
+            await self.default_origin.aclose()
+        self.disk.close()
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def make_entry(self, ns: Namespace, key: str, info: ObjectInfo) -> Entry:
+        content_class = classify(key, info.content_type, info.size, ns.policy)
+        return Entry(
+            cache_key(ns.name, key),
+            info,
+            content_class.value,
+            self.clock(),
+            ns.policy.ttl_seconds(content_class),
+        )
+
+    async def lookup(self, ck: str) -> StoredObject | None:
+        """Memory, then disk; a disk hit small enough is promoted to memory."""
+        found = self.memory.lookup(ck)
+        if found is not None:
+            return found
+        stored = await self.disk.get(ck)
+        if stored is None or not self.memory.admits(stored.entry.info.size):
+            return stored
+        try:
+            body = b"".join([part async for part in stored.read(0, stored.entry.info.size)])
+        except CorruptEntry as exc:
+            log.warning("dropping corrupt entry: %s", exc)
+            await self.disk.delete(ck)
+            return None
+        self.memory.put(stored.entry, body)
+        return MemoryObject(stored.entry, body, tier="disk")
+
+    async def read(self, ns: Namespace, key: str) -> Hit | Miss:
+        ck = cache_key(ns.name, key)
+        stored = await self.lookup(ck)
+        if stored is not None and stored.entry.is_fresh(self.clock()):
+            return Hit(stored, "HIT")
+        fill = self._fills.get(ck) or self._start_fill(ns, key, stored)
+        fill.acquire()
+        try:
+            outcome = await asyncio.shield(fill.ready)
+        except BaseException:
+            fill.release()
+            raise
+        if isinstance(outcome, Revalidated):
+            fill.release()
+            assert stored is not None
+            stored.entry = outcome.entry
+            return Hit(stored, "REVALIDATED")
+        return Miss(fill, outcome)
+
+    def _start_fill(self, ns: Namespace, key: str, prior: StoredObject | None) -> Fill:
+        ck = cache_key(ns.name, key)
+        path, fd = self.disk.spool()
+        fill = Fill(ck, path, fd, self.config.cache.block_bytes)
+        self._fills[ck] = fill
+        etag = prior.entry.info.etag if prior is not None else None
+
+        async def fetch() -> OriginResponse | NotModified:
+            self.metrics.record_origin(ns.name)
+            return await ns.origin.get(key, if_none_match=etag)
+
+        async def renew() -> Entry:
+            assert prior is not None
+            entry = prior.entry.renewed(self.clock(), prior.entry.ttl_seconds)
+            await self.memory.renew(ck, entry)
+            await self.disk.renew(ck, entry)
+            return entry
+
+        origin_bytes = self.metrics.origin_bytes.labels(ns.name)
+        task = asyncio.create_task(
+            fill.run(
+                fetch,
+                lambda info: self.make_entry(ns, key, info),
+                renew,
+                self._commit,
+                origin_bytes.inc,
+            )
+        )
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._fill_done(ck, fill, t))
+        return fill
+
+    def _commit(self, fill: Fill) -> None:
+        entry = fill.entry
+        assert entry is not None
+        size = entry.info.size
+        if self.memory.admits(size):
+            self.memory.put(entry, os.pread(fill.fd, size, 0))
+        if self.disk.fits(size):
+            self.disk.commit(
+                entry, fill.spool, fill.fd, fill.hasher.finish(), fill.hasher.block_bytes
+            )
+
+    def _fill_done(self, ck: str, fill: Fill, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._fills.get(ck) is fill:
+            del self._fills[ck]
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def invalidate(self, ns: Namespace, key: str) -> None:
+        """Drop every tier's copy and stop an in-flight fill from committing old bytes."""
+        ck = cache_key(ns.name, key)
+        fill = self._fills.pop(ck, None)
+        if fill is not None:
+            fill.keep = False
+        await self.memory.delete(ck)
+        await self.disk.delete(ck)
+
+    async def put(
+        self,
+        ns: Namespace,
+        key: str,
+        body: AsyncIterator[bytes],
+        *,
+        size: int | None,
+        content_type: str,
+    ) -> ObjectInfo:
+        try:
+            return await ns.origin.put(key, body, size=size, content_type=content_type)
+        finally:
+            await self.invalidate(ns, key)
+
+    async def delete(self, ns: Namespace, key: str) -> None:
+        try:
+            await ns.origin.delete(key)
+        finally:
+            await self.invalidate(ns, key)
+
+    def health(self) -> dict[str, dict[str, object]]:
+        return {"memory": self.memory.status(), "disk": self.disk.status()}

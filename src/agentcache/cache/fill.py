@@ -1,0 +1,132 @@
+"""Single-flight fills: one origin fetch that every concurrent reader streams from as it lands.
+
+The fill runs in its own task and spools to a temp file; readers follow the write offset with
+positioned reads, so a waiter's first byte leaves as soon as the origin's arrives, and a reader
+that disconnects aborts nothing. Only a complete, length-checked body is committed to a tier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentcache.entry import Entry, ObjectInfo
+from agentcache.errors import OriginUnavailable
+from agentcache.origin.base import NotModified, OriginResponse
+from agentcache.storage.checksum import BlockHasher
+
+READ_PIECE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Revalidated:
+    """The origin said 304: the prior entry is current again (and has been renewed)."""
+
+    entry: Entry
+
+
+Fetch = Callable[[], Awaitable[OriginResponse | NotModified]]
+MakeEntry = Callable[[ObjectInfo], Entry]
+Commit = Callable[["Fill"], None]
+
+
+class Fill:
+    def __init__(self, key: str, spool: Path, fd: int, block_bytes: int) -> None:
+        self.key = key
+        self.spool = spool
+        self.fd = fd
+        self.ready: asyncio.Future[Entry | Revalidated] = asyncio.get_running_loop().create_future()
+        self.entry: Entry | None = None
+        self.hasher = BlockHasher(block_bytes)
+        self.written = 0
+        self.done = False
+        self.error: BaseException | None = None
+        self.keep = True  # an invalidation during the fill clears this: nothing is committed
+        self._wake = asyncio.Event()
+        self._readers = 0
+        self._finished = False
+
+    # -- the writer ------------------------------------------------------------------------
+
+    async def run(
+        self,
+        fetch: Fetch,
+        make_entry: MakeEntry,
+        renew: Callable[[], Awaitable[Entry]],
+        commit: Commit,
+        on_bytes: Callable[[int], None],
+    ) -> None:
+        """Fetch, spool, verify the length, commit; wake readers at every step."""
+        try:
+            response = await fetch()
+            if isinstance(response, NotModified):
+                self.ready.set_result(Revalidated(await renew()))
+                return
+            try:
+                self.entry = make_entry(response.info)
+                self.ready.set_result(self.entry)
+                await self._spool(response, on_bytes)
+            finally:
+                await response.close()
+            if self.written != self.entry.info.size:
+                raise OriginUnavailable(
+                    f"origin sent {self.written} of {self.entry.info.size} bytes for {self.key!r}"
+                )
+            self.done = True
+            if self.keep:
+                commit(self)
+        except BaseException as exc:
+            self.error = exc
+            if not self.ready.done():
+                self.ready.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self._finished = True
+            self._notify()
+            self._maybe_close()
+
+    async def _spool(self, response: OriginResponse, on_bytes: Callable[[int], None]) -> None:
+        async for chunk in response.chunks:
+            os.pwrite(self.fd, chunk, self.written)
+            self.hasher.update(chunk)
+            self.written += len(chunk)
+            on_bytes(len(chunk))
+            self._notify()
+
+    def _notify(self) -> None:
+        self._wake.set()
+        self._wake = asyncio.Event()
+
+    # -- the readers -----------------------------------------------------------------------
+
+    def acquire(self) -> None:
+        """Called when a request takes this fill, so its file stays open until `release`."""
+        self._readers += 1
+
+    def release(self) -> None:
+        self._readers -= 1
+        self._maybe_close()
+
+    def _maybe_close(self) -> None:
+        if self._finished and self._readers == 0 and self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+            with contextlib.suppress(OSError):
+                self.spool.unlink()
+
+    async def stream(self, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes [start, end) of the object, each sent as soon as it has been written."""
+        pos = start
+        while pos < end:
+            while self.written <= pos and self.error is None and not self.done:
+                await self._wake.wait()
+            if self.written <= pos:
+                raise self.error or OriginUnavailable(f"fill of {self.key!r} ended early")
+            data = os.pread(self.fd, min(self.written, end, pos + READ_PIECE_BYTES) - pos, pos)
+            pos += len(data)
+            yield data

@@ -1,0 +1,48 @@
+"""What the cache knows about one version of an object, apart from its bytes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """The origin's description of an object version."""
+
+    size: int
+    etag: str | None = None
+    last_modified: float | None = None
+    content_type: str = DEFAULT_CONTENT_TYPE
+    cache_control: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A cached version: the origin's description plus when it was stored and for how long."""
+
+    key: str
+    info: ObjectInfo
+    content_class: str
+    stored_at: float
+    ttl_seconds: float
+
+    def is_fresh(self, now: float) -> bool:
+        return now < self.stored_at + self.ttl_seconds
+
+    def age_seconds(self, now: float) -> int:
+        return max(0, int(now - self.stored_at))
+
+    def renewed(self, now: float, ttl_seconds: float) -> Entry:
+        return replace(self, stored_at=now, ttl_seconds=ttl_seconds)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Entry:
+        data: dict[str, Any] = json.loads(text)
+        return cls(**{**data, "info": ObjectInfo(**data["info"])})

@@ -1,0 +1,72 @@
+"""The project's one exception root; adapters translate third-party errors into it.
+
+AgentCacheError
+├── ConfigError                 bad configuration, reported once at start-up
+├── RequestError                the client's fault: becomes a 4xx with a JSON body
+├── OriginError                 anything the origin did
+│   ├── OriginNotFound          the object does not exist (404)
+│   ├── OriginRejected          the origin refused the request (403, 4xx)
+│   ├── OriginPreconditionFailed a conditional write lost (412)
+│   └── OriginUnavailable       connection refused, reset, 5xx: worth a retry (502)
+│       └── OriginTimeout       no answer in time (504)
+└── StorageError                a cache tier failed
+    └── CorruptEntry            a stored body does not match its checksum
+"""
+
+from __future__ import annotations
+
+
+class AgentCacheError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class ConfigError(AgentCacheError):
+    pass
+
+
+class RequestError(AgentCacheError):
+    """A bad request: `status` and a short machine-readable `code` go into the JSON body."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class OriginError(AgentCacheError):
+    status = 502
+    code = "origin_error"
+
+
+class OriginNotFound(OriginError):
+    status = 404
+    code = "not_found"
+
+
+class OriginRejected(OriginError):
+    status = 502
+    code = "origin_rejected"
+
+
+class OriginPreconditionFailed(OriginError):
+    status = 412
+    code = "precondition_failed"
+
+
+class OriginUnavailable(OriginError):
+    status = 502
+    code = "origin_unavailable"
+
+
+class OriginTimeout(OriginUnavailable):
+    status = 504
+    code = "origin_timeout"
+
+
+class StorageError(AgentCacheError):
+    pass
+
+
+class CorruptEntry(StorageError):
+    pass

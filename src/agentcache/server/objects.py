@@ -1,0 +1,306 @@
+"""`/o/{namespace}/{key}`: the object path, plain ASGI with no framework on the way to a hit."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from agentcache.cache.edge import Edge, Hit, Namespace
+from agentcache.entry import DEFAULT_CONTENT_TYPE, Entry
+from agentcache.errors import CorruptEntry, OriginError, RequestError
+from agentcache.policy.keys import cache_key, validate_key
+from agentcache.policy.ranges import RangeNotSatisfiable
+from agentcache.server.http import (
+    Header,
+    Receive,
+    Scope,
+    Send,
+    request_headers,
+    send_error,
+    send_json,
+)
+from agentcache.server.plan import Plan, entry_headers, plan_read, response_headers
+from agentcache.storage.base import StoredObject
+from agentcache.storage.memory import MemoryObject
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 5 * 1024**4  # S3's object size limit
+_BodyFactory = Callable[[int, int], AsyncIterator[bytes]]
+
+
+class ObjectHandler:
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        try:
+            ns, key, headers = self._route(scope)
+            method = scope["method"]
+            if method == "GET" or method == "HEAD":
+                await self._read(ns, key, headers, method == "HEAD", send, started)
+            elif method == "PUT":
+                await self._put(ns, key, headers, receive, send)
+            elif method == "DELETE":
+                await self.edge.delete(ns, key)
+                self.edge.metrics.writes.labels(ns.name, "DELETE").inc()
+                await send({"type": "http.response.start", "status": 204, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await send_error(
+                    send,
+                    405,
+                    "method_not_allowed",
+                    f"{method} is not supported",
+                    [(b"allow", b"GET, HEAD, PUT, DELETE")],
+                )
+        except RangeNotSatisfiable as exc:
+            await send_error(
+                send,
+                416,
+                exc.code,
+                exc.message,
+                [(b"content-range", f"bytes */{exc.size}".encode())],
+            )
+        except RequestError as exc:
+            await send_error(send, exc.status, exc.code, exc.message)
+        except OriginError as exc:
+            log.info("origin error: %s", exc)
+            await send_error(send, exc.status, exc.code, str(exc))
+
+    def _route(self, scope: Scope) -> tuple[Namespace, str, dict[str, str]]:
+        name, _, key = scope["path"][3:].partition("/")
+        ns = self.edge.namespaces.get(name)
+        if ns is None:
+            raise RequestError(404, "unknown_namespace", f"no namespace {name[:80]!r}")
+        headers = request_headers(scope)
+        if not hmac.compare_digest(_presented_key(headers), ns.api_key):
+            raise RequestError(401, "unauthorized", "missing or wrong API key for this namespace")
+        return ns, validate_key(key), headers
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def _read(
+        self,
+        ns: Namespace,
+        key: str,
+        headers: dict[str, str],
+        head: bool,
+        send: Send,
+        started: float,
+    ) -> None:
+        now = self.edge.clock()
+        hot = self.edge.memory.lookup(cache_key(ns.name, key))
+        if hot is not None and hot.entry.is_fresh(now):
+            await self._send_memory(ns, hot, "HIT", "memory", headers, head, send, started)
+            return
+        if head:
+            await self._head(ns, key, headers, send, started)
+            return
+        for _ in range(2):  # a corrupt stored body is dropped and the read retried as a miss
+            found = await self.edge.read(ns, key)
+            if isinstance(found, Hit):
+                if await self._send_stored(ns, found.obj, found.result, headers, send, started):
+                    return
+                await self.edge.invalidate(ns, key)
+                continue
+            fill = found.fill
+            try:
+                await self._send_stream(
+                    ns,
+                    found.entry,
+                    "MISS",
+                    "origin",
+                    headers,
+                    send,
+                    started,
+                    fill.stream,
+                )
+            finally:
+                fill.release()
+            return
+
+    async def _head(
+        self, ns: Namespace, key: str, headers: dict[str, str], send: Send, started: float
+    ) -> None:
+        stored = await self.edge.lookup(cache_key(ns.name, key))
+        if stored is not None and stored.entry.is_fresh(self.edge.clock()):
+            entry, result, tier = stored.entry, "HIT", stored.tier
+        else:  # a HEAD is answered from the origin's HEAD: no reason to pay for the body
+            self.edge.metrics.record_origin(ns.name)
+            entry = self.edge.make_entry(ns, key, await ns.origin.head(key))
+            result, tier = "MISS", "origin"
+        plan = plan_read(entry, headers)
+        await self._start(send, ns, entry, plan, result, tier)
+        await send({"type": "http.response.body", "body": b""})
+        self._record(ns, entry, result, tier, 0, started)
+
+    async def _send_memory(
+        self,
+        ns: Namespace,
+        hot: MemoryObject,
+        result: str,
+        tier: str,
+        headers: dict[str, str],
+        head: bool,
+        send: Send,
+        started: float,
+    ) -> None:
+        entry = hot.entry
+        plan = plan_read(entry, headers)
+        if hot.headers is None:
+            hot.headers = entry_headers(entry, private=True)
+        age = int(self.edge.clock() - entry.stored_at)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": plan.status,
+                "headers": response_headers(hot.headers, plan, entry.info.size, age, result, tier),
+            }
+        )
+        body = b"" if head or plan.status == 304 else hot.body[plan.start : plan.end]
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        self._record(ns, entry, result, tier, len(body), started)
+
+    async def _send_stored(
+        self,
+        ns: Namespace,
+        obj: StoredObject,
+        result: str,
+        headers: dict[str, str],
+        send: Send,
+        started: float,
+    ) -> bool:
+        """Serve a tier's copy; False when its first block is corrupt and nothing was sent."""
+        if isinstance(obj, MemoryObject):
+            await self._send_memory(ns, obj, result, obj.tier, headers, False, send, started)
+            return True
+        plan = plan_read(obj.entry, headers)
+        pieces = obj.read(plan.start, plan.end)
+        try:
+            first = await anext(pieces, b"") if plan.status != 304 else b""
+        except CorruptEntry as exc:
+            log.warning("corrupt cache entry, refetching: %s", exc)
+            return False
+        await self._send_stream(
+            ns,
+            obj.entry,
+            result,
+            obj.tier,
+            headers,
+            send,
+            started,
+            lambda _start, _end: _prepend(first, pieces),
+            plan,
+        )
+        return True
+
+    async def _send_stream(
+        self,
+        ns: Namespace,
+        entry: Entry,
+        result: str,
+        tier: str,
+        headers: dict[str, str],
+        send: Send,
+        started: float,
+        body: _BodyFactory,
+        plan: Plan | None = None,
+    ) -> None:
+        plan = plan or plan_read(entry, headers)
+        await self._start(send, ns, entry, plan, result, tier)
+        sent = 0
+        if plan.status != 304:
+            try:
+                async for piece in body(plan.start, plan.end):
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
+                    sent += len(piece)
+            except (CorruptEntry, OriginError) as exc:
+                # Headers are gone: end the response short so the client sees a truncated body
+                # (Content-Length promises more) instead of wrong bytes.
+                log.error("aborting response for %s after %d bytes: %s", entry.key, sent, exc)
+                return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        self._record(ns, entry, result, tier, sent, started)
+
+    async def _start(
+        self, send: Send, ns: Namespace, entry: Entry, plan: Plan, result: str, tier: str
+    ) -> None:
+        base = entry_headers(entry, private=True)
+        headers = response_headers(
+            base, plan, entry.info.size, entry.age_seconds(self.edge.clock()), result, tier
+        )
+        await send({"type": "http.response.start", "status": plan.status, "headers": headers})
+
+    def _record(
+        self, ns: Namespace, entry: Entry, result: str, tier: str, sent: int, started: float
+    ) -> None:
+        self.edge.metrics.record_read(
+            ns.name, entry.content_class, result, tier, sent, time.perf_counter() - started
+        )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def _put(
+        self, ns: Namespace, key: str, headers: dict[str, str], receive: Receive, send: Send
+    ) -> None:
+        declared = _content_length(headers)
+        content_type = headers.get("content-type") or DEFAULT_CONTENT_TYPE
+        info = await self.edge.put(
+            ns, key, _request_body(receive, declared), size=declared, content_type=content_type
+        )
+        self.edge.metrics.writes.labels(ns.name, "PUT").inc()
+        extra: list[Header] = [(b"etag", info.etag.encode())] if info.etag else []
+        await send_json(
+            send,
+            200,
+            {"namespace": ns.name, "key": key, "etag": info.etag, "size": info.size},
+            extra,
+        )
+
+
+def _presented_key(headers: dict[str, str]) -> bytes:
+    auth = headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip().encode()
+    return headers.get("x-api-key", "").encode()
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise RequestError(400, "bad_content_length", "Content-Length is not a number")
+    if int(value) > MAX_UPLOAD_BYTES:
+        raise RequestError(413, "too_large", f"uploads are limited to {MAX_UPLOAD_BYTES} bytes")
+    return int(value)
+
+
+async def _request_body(receive: Receive, declared: int | None) -> AsyncIterator[bytes]:
+    """The request body as a stream; a short or overlong body raises before the write lands."""
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestError(400, "truncated_upload", "client went away mid-upload")
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > (declared if declared is not None else MAX_UPLOAD_BYTES):
+            raise RequestError(413, "too_large", "request body longer than declared")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            break
+    if declared is not None and received != declared:
+        raise RequestError(400, "truncated_upload", f"got {received} of {declared} bytes")
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for piece in rest:
+        yield piece

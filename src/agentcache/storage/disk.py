@@ -1,0 +1,293 @@
+"""Disk tier: bodies as files, metadata in a SQLite index, crash-safe in diskcache's order.
+
+A body is written to tmp/, optionally fsynced, renamed into bodies/, and only then is the index
+row committed. A row whose body is missing, or whose blocks fail their checksum, is a miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentcache.entry import Entry
+from agentcache.errors import CorruptEntry, StorageError
+from agentcache.storage.checksum import block_digest, digests
+
+log = logging.getLogger(__name__)
+
+EVICT_BATCH = 16
+TOUCH_FLUSH_EVERY = 256
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    key TEXT PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    entry TEXT NOT NULL,
+    checksums BLOB NOT NULL,
+    block_bytes INTEGER NOT NULL,
+    accessed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_lru ON entries (accessed_at);
+CREATE TABLE IF NOT EXISTS totals (id INTEGER PRIMARY KEY CHECK (id = 0), bytes INTEGER NOT NULL);
+INSERT OR IGNORE INTO totals VALUES (0, 0);
+"""
+
+
+@dataclass(slots=True)
+class DiskObject:
+    entry: Entry
+    path: Path
+    checksums: bytes
+    block_bytes: int
+    tier: str = "disk"
+
+    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+        """Yield [start, end) block by block, verifying each block before any of it leaves."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise CorruptEntry(f"body of {self.entry.key!r} is missing") from None
+        try:
+            sums = digests(self.checksums)
+            block = start // self.block_bytes
+            while block * self.block_bytes < end:
+                offset = block * self.block_bytes
+                want = min(self.block_bytes, self.entry.info.size - offset)
+                data = os.pread(fd, want, offset)
+                if len(data) != want or block >= len(sums) or block_digest(data) != sums[block]:
+                    raise CorruptEntry(f"block {block} of {self.entry.key!r} failed its checksum")
+                lo = max(start - offset, 0)
+                hi = min(end - offset, want)
+                yield data if (lo, hi) == (0, want) else data[lo:hi]
+                block += 1
+        finally:
+            os.close(fd)
+
+
+class DiskTier:
+    name = "disk"
+
+    def __init__(
+        self,
+        root: Path,
+        max_bytes: int,
+        *,
+        fsync: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        self.fsync = fsync
+        self.clock = clock
+        # Each process spools under its own directory, so one worker's start-up never removes
+        # another's in-flight fills.
+        self.tmp_root = root / "tmp"
+        self.tmp = self.tmp_root / str(os.getpid())
+        self.bodies = root / "bodies"
+        self._touched: dict[str, float] = {}
+        self._db: sqlite3.Connection | None = None
+        self.last_error: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def open(self) -> None:
+        self.bodies.mkdir(parents=True, exist_ok=True)
+        self._remove_dead_spools()
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.root / "index.sqlite3", isolation_level=None, timeout=10)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
+        db.executescript(_SCHEMA)
+        self._db = db
+        self._remove_orphans()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._flush_touches()
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StorageError("disk tier is not open")
+        return self._db
+
+    def _remove_dead_spools(self) -> None:
+        """Partial fills of processes that died: never served, so simply removed."""
+        self.tmp_root.mkdir(parents=True, exist_ok=True)
+        for spool_dir in self.tmp_root.iterdir():
+            if spool_dir == self.tmp or not _pid_alive(spool_dir.name):
+                shutil.rmtree(spool_dir, ignore_errors=True)
+
+    def _remove_orphans(self) -> None:
+        """Bodies renamed into place whose index row never committed (a crash in between)."""
+        known = {row[0] for row in self.db.execute("SELECT path FROM entries")}
+        for path in self.bodies.glob("*/*"):
+            if str(path.relative_to(self.bodies)) not in known:
+                path.unlink(missing_ok=True)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def spool(self) -> tuple[Path, int]:
+        """A new temp file for a fill: (path, fd open for writing and positioned reads)."""
+        path = self.tmp / secrets.token_hex(12)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        return path, fd
+
+    def fits(self, size: int) -> bool:
+        return size <= self.max_bytes
+
+    def commit(self, entry: Entry, temp: Path, fd: int, checksums: bytes, block_bytes: int) -> None:
+        """Move a complete spool file into place, then index it, then evict down to the bound."""
+        if self.fsync:
+            os.fsync(fd)
+        digest = hashlib.sha256(entry.key.encode()).hexdigest()[:32]
+        relative = f"{digest[:2]}/{digest}.{secrets.token_hex(4)}"
+        target = self.bodies / relative
+        target.parent.mkdir(exist_ok=True)
+        os.link(temp, target)  # the spool stays readable for in-flight readers until they finish
+        namespace = entry.key.split("/", 1)[0]
+        now = self.clock()
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            old = db.execute(
+                "SELECT path, size FROM entries WHERE key = ?", (entry.key,)
+            ).fetchone()
+            db.execute(
+                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.key,
+                    namespace,
+                    relative,
+                    entry.info.size,
+                    entry.to_json(),
+                    checksums,
+                    block_bytes,
+                    now,
+                ),
+            )
+            delta = entry.info.size - (old[1] if old else 0)
+            db.execute("UPDATE totals SET bytes = bytes + ? WHERE id = 0", (delta,))
+            doomed = self._evict_locked()
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            target.unlink(missing_ok=True)
+            raise
+        for path in ([old[0]] if old else []) + doomed:
+            (self.bodies / path).unlink(missing_ok=True)
+
+    def _evict_locked(self) -> list[str]:
+        """Delete least-recently-used rows until under the bound: work bounded by one write."""
+        self._flush_touches_locked()
+        doomed: list[str] = []
+        while self.used_bytes() > self.max_bytes:
+            rows = self.db.execute(
+                "SELECT key, path, size FROM entries ORDER BY accessed_at LIMIT ?", (EVICT_BATCH,)
+            ).fetchall()
+            if not rows:
+                break
+            for key, path, size in rows:
+                self.db.execute("DELETE FROM entries WHERE key = ?", (key,))
+                self.db.execute("UPDATE totals SET bytes = bytes - ? WHERE id = 0", (size,))
+                doomed.append(path)
+                if self.used_bytes() <= self.max_bytes:
+                    break
+        return doomed
+
+    def used_bytes(self) -> int:
+        return int(self.db.execute("SELECT bytes FROM totals WHERE id = 0").fetchone()[0])
+
+    # -- reads and invalidation ------------------------------------------------------------
+
+    async def get(self, key: str) -> DiskObject | None:
+        row = self.db.execute(
+            "SELECT path, entry, checksums, block_bytes FROM entries WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        self._touch(key)
+        return DiskObject(Entry.from_json(row[1]), self.bodies / row[0], row[2], row[3])
+
+    def _touch(self, key: str) -> None:
+        # Access times are batched: a hit must not cost a SQLite write.
+        self._touched[key] = self.clock()
+        if len(self._touched) >= TOUCH_FLUSH_EVERY:
+            self._flush_touches()
+
+    def _flush_touches(self) -> None:
+        if self._touched and self._db is not None:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._flush_touches_locked()
+            self._db.execute("COMMIT")
+
+    def _flush_touches_locked(self) -> None:
+        touched, self._touched = self._touched, {}
+        self.db.executemany(
+            "UPDATE entries SET accessed_at = ? WHERE key = ?",
+            [(when, key) for key, when in touched.items()],
+        )
+
+    async def renew(self, key: str, entry: Entry) -> None:
+        self.db.execute("UPDATE entries SET entry = ? WHERE key = ?", (entry.to_json(), key))
+
+    async def delete(self, key: str) -> None:
+        self._delete_where("key = ?", key)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return self._delete_where("key LIKE ? ESCAPE '\\'", escaped + "%")
+
+    def _delete_where(self, where: str, arg: str) -> int:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute(f"SELECT path, size FROM entries WHERE {where}", (arg,)).fetchall()
+            db.execute(f"DELETE FROM entries WHERE {where}", (arg,))
+            db.execute(
+                "UPDATE totals SET bytes = bytes - ? WHERE id = 0", (sum(size for _, size in rows),)
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        for path, _ in rows:
+            (self.bodies / path).unlink(missing_ok=True)
+        return len(rows)
+
+    def status(self) -> dict[str, object]:
+        with contextlib.suppress(sqlite3.Error, StorageError):
+            entries = self.db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+            return {
+                "ok": self.last_error is None,
+                "entries": entries,
+                "used_bytes": self.used_bytes(),
+                "max_bytes": self.max_bytes,
+                "error": self.last_error,
+            }
+        return {"ok": False, "error": "index unavailable"}
+
+
+def _pid_alive(name: str) -> bool:
+    if not name.isdigit():
+        return False
+    try:
+        os.kill(int(name), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,84 @@
+"""Byte-bounded LRU memory tier for hot small objects."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from agentcache.entry import Entry
+
+Header = tuple[bytes, bytes]
+
+
+@dataclass(slots=True)
+class MemoryObject:
+    entry: Entry
+    body: bytes
+    tier: str = "memory"
+    # Response headers that depend only on the entry, built once by the server on first hit.
+    headers: list[Header] | None = field(default=None, repr=False)
+
+    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+        yield self.body[start:end]
+
+
+class MemoryTier:
+    name = "memory"
+
+    def __init__(self, max_bytes: int, admit_max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.admit_max_bytes = admit_max_bytes
+        self.used_bytes = 0
+        self._items: OrderedDict[str, MemoryObject] = OrderedDict()
+
+    def admits(self, size: int) -> bool:
+        return size <= self.admit_max_bytes
+
+    def lookup(self, key: str) -> MemoryObject | None:
+        """Synchronous get for the hot path: no await between lookup and send."""
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    async def get(self, key: str) -> MemoryObject | None:
+        return self.lookup(key)
+
+    def put(self, entry: Entry, body: bytes) -> None:
+        if not self.admits(len(body)):
+            return
+        self._discard(entry.key)
+        self._items[entry.key] = MemoryObject(entry, body)
+        self.used_bytes += len(body)
+        while self.used_bytes > self.max_bytes:
+            _, evicted = self._items.popitem(last=False)
+            self.used_bytes -= len(evicted.body)
+
+    async def renew(self, key: str, entry: Entry) -> None:
+        item = self._items.get(key)
+        if item is not None:
+            item.entry = entry
+            item.headers = None
+
+    def _discard(self, key: str) -> None:
+        item = self._items.pop(key, None)
+        if item is not None:
+            self.used_bytes -= len(item.body)
+
+    async def delete(self, key: str) -> None:
+        self._discard(key)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        doomed = [k for k in self._items if k.startswith(prefix)]
+        for key in doomed:
+            self._discard(key)
+        return len(doomed)
+
+    def status(self) -> dict[str, object]:
+        return {
+            "ok": True,
+            "entries": len(self._items),
+            "used_bytes": self.used_bytes,
+            "max_bytes": self.max_bytes,
+        }
