@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -162,40 +163,50 @@ class Edge:
             return entry
 
         origin_bytes = self.metrics.origin_bytes.labels(ns.name)
-        task = asyncio.create_task(
-            fill.run(
-                fetch,
-                lambda info: self.make_entry(ns, key, info),
-                renew,
-                self._commit,
-                origin_bytes.inc,
-            )
-        )
+
+        async def run() -> None:
+            try:
+                await fill.run(
+                    fetch,
+                    lambda info: self.make_entry(ns, key, info),
+                    renew,
+                    self._commit,
+                    origin_bytes.inc,
+                )
+            finally:
+                # In the same step as the fill's end: no request can pick up a finished fill.
+                if self._fills.get(ck) is fill:
+                    del self._fills[ck]
+
+        task = asyncio.create_task(run())
         self._tasks.add(task)
-        task.add_done_callback(lambda t: self._fill_done(ck, fill, t))
+        task.add_done_callback(self._tasks.discard)
         return fill
 
     def _commit(self, fill: Fill) -> None:
+        """Store a complete fill. A failing disk costs future hits, never this response."""
         entry = fill.entry
         assert entry is not None
         size = entry.info.size
         if self.memory.admits(size):
             self.memory.put(entry, os.pread(fill.fd, size, 0))
-        if self.disk.fits(size):
+        if not self.disk.fits(size):
+            return
+        try:
             self.disk.commit(
                 entry, fill.spool, fill.fd, fill.hasher.finish(), fill.hasher.block_bytes
             )
-
-    def _fill_done(self, ck: str, fill: Fill, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._fills.get(ck) is fill:
-            del self._fills[ck]
+        except (OSError, sqlite3.Error) as exc:
+            log.error("disk tier could not store %s: %s", entry.key, exc)
+            self.disk.last_error = str(exc)
 
     # -- writes ----------------------------------------------------------------------------
 
     async def invalidate(self, ns: Namespace, key: str) -> None:
+        await self.drop(cache_key(ns.name, key))
+
+    async def drop(self, ck: str) -> None:
         """Drop every tier's copy and stop an in-flight fill from committing old bytes."""
-        ck = cache_key(ns.name, key)
         fill = self._fills.pop(ck, None)
         if fill is not None:
             fill.keep = False

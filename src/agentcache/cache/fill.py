@@ -60,7 +60,7 @@ class Fill:
         commit: Commit,
         on_bytes: Callable[[int], None],
     ) -> None:
-        """Fetch, spool, verify the length, commit; wake readers at every step."""
+        """Fetch, spool, check the length, commit; wake readers at every step."""
         try:
             response = await fetch()
             if isinstance(response, NotModified):
@@ -69,17 +69,12 @@ class Fill:
             try:
                 self.entry = make_entry(response.info)
                 self.ready.set_result(self.entry)
-                await self._spool(response, on_bytes)
+                await self._spool(response, self.entry.info.size, on_bytes)
             finally:
                 await response.close()
-            if self.written != self.entry.info.size:
-                raise OriginUnavailable(
-                    f"origin sent {self.written} of {self.entry.info.size} bytes for {self.key!r}"
-                )
-            self.done = True
             if self.keep:
                 commit(self)
-        except BaseException as exc:
+        except BaseException as exc:  # every failure must reach the readers
             self.error = exc
             if not self.ready.done():
                 self.ready.set_exception(exc)
@@ -90,13 +85,25 @@ class Fill:
             self._notify()
             self._maybe_close()
 
-    async def _spool(self, response: OriginResponse, on_bytes: Callable[[int], None]) -> None:
+    async def _spool(
+        self, response: OriginResponse, size: int, on_bytes: Callable[[int], None]
+    ) -> None:
+        """Write the body; stop at the declared size, so the commit does not wait for EOF."""
+        if size == 0:
+            self.done = True
+            return
         async for chunk in response.chunks:
+            if self.written + len(chunk) > size:
+                raise OriginUnavailable(f"origin sent more than {size} bytes for {self.key!r}")
             os.pwrite(self.fd, chunk, self.written)
             self.hasher.update(chunk)
             self.written += len(chunk)
             on_bytes(len(chunk))
+            if self.written == size:
+                self.done = True
+                return
             self._notify()
+        raise OriginUnavailable(f"origin sent {self.written} of {size} bytes for {self.key!r}")
 
     def _notify(self) -> None:
         self._wake.set()

@@ -73,3 +73,7 @@ def _banner(host: str, port: int, config: Path, demo: bool) -> None:
             f"http://{host}:{port}/o/{DEMO_NAMESPACE}/hello.txt",
             soft_wrap=True,
         )
+
+
+if __name__ == "__main__":
+    app()

@@ -222,6 +222,8 @@ class ObjectHandler:
                 # Headers are gone: end the response short so the client sees a truncated body
                 # (Content-Length promises more) instead of wrong bytes.
                 log.error("aborting response for %s after %d bytes: %s", entry.key, sent, exc)
+                if isinstance(exc, CorruptEntry):
+                    await self.edge.drop(entry.key)
                 return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         self._record(ns, entry, result, tier, sent, started)
