@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agentcache.cache.fill import Fill, Revalidated
 from agentcache.config import Config, NamespaceConfig
@@ -35,6 +35,10 @@ class Namespace:
     api_key: bytes
     origin: Origin
     policy: ClassPolicy
+    bearer: bytes = field(init=False)  # the exact Authorization value, for the hot path
+
+    def __post_init__(self) -> None:
+        self.bearer = b"Bearer " + self.api_key
 
 
 @dataclass(frozen=True, slots=True)

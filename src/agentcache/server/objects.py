@@ -21,7 +21,7 @@ from agentcache.server.http import (
     send_error,
     send_json,
 )
-from agentcache.server.plan import Plan, entry_headers, plan_read, response_headers
+from agentcache.server.plan import PLAN_HEADERS, Plan, entry_headers, plan_read, response_headers
 from agentcache.storage.base import StoredObject
 from agentcache.storage.memory import MemoryObject
 
@@ -37,15 +37,29 @@ class ObjectHandler:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        hot = self._plain_memory_hit(scope) if scope["method"] == "GET" else None
+        if hot is not None:
+            ns, obj, response = hot
+            await send({"type": "http.response.start", "status": 200, "headers": response})
+            await send({"type": "http.response.body", "body": obj.body, "more_body": False})
+            self.edge.metrics.record_read(
+                ns.name,
+                obj.entry.content_class,
+                "HIT",
+                "memory",
+                len(obj.body),
+                time.perf_counter() - started,
+            )
+            return
         try:
             ns, key, headers = self._route(scope)
             method = scope["method"]
             if method == "GET" or method == "HEAD":
                 await self._read(ns, key, headers, method == "HEAD", send, started)
             elif method == "PUT":
-                await self._put(ns, key, headers, receive, send)
+                await self._put(ns, validate_key(key), headers, receive, send)
             elif method == "DELETE":
-                await self.edge.delete(ns, key)
+                await self.edge.delete(ns, validate_key(key))
                 self.edge.metrics.writes.labels(ns.name, "DELETE").inc()
                 await send({"type": "http.response.start", "status": 204, "headers": []})
                 await send({"type": "http.response.body", "body": b""})
@@ -71,6 +85,38 @@ class ObjectHandler:
             log.info("origin error: %s", exc)
             await send_error(send, exc.status, exc.code, str(exc))
 
+    def _plain_memory_hit(
+        self, scope: Scope
+    ) -> tuple[Namespace, MemoryObject, list[Header]] | None:
+        """The most common request, answered with the fewest steps (measured: a third of a
+        10 KB hit's time went to the general path): a fresh memory entry, the exact
+        `Authorization: Bearer <key>` or `X-API-Key`, no range, no precondition. Anything else
+        returns None and takes the general path, which is the reference behaviour."""
+        name, _, key = scope["path"][3:].partition("/")
+        ns = self.edge.namespaces.get(name)
+        obj = self.edge.memory.lookup(name + "/" + key) if ns is not None else None
+        if ns is None or obj is None:
+            return None
+        authorized = False
+        for header, value in scope["headers"]:
+            if header == b"authorization":
+                authorized = hmac.compare_digest(value, ns.bearer)
+            elif header == b"x-api-key":
+                authorized = hmac.compare_digest(value, ns.api_key)
+            elif header in PLAN_HEADERS:
+                return None
+        now = self.edge.clock()
+        entry = obj.entry
+        if not authorized or now >= entry.stored_at + entry.ttl_seconds:
+            return None
+        age = int(now - entry.stored_at)
+        if obj.headers is None or obj.headers_for != (age, "HIT", "memory"):
+            plan = Plan(200, 0, entry.info.size, full=True)
+            base = entry_headers(entry, private=True)
+            obj.headers = response_headers(base, plan, entry.info.size, age, "HIT", "memory")
+            obj.headers_for = (age, "HIT", "memory")
+        return ns, obj, obj.headers
+
     def _route(self, scope: Scope) -> tuple[Namespace, str, dict[str, str]]:
         name, _, key = scope["path"][3:].partition("/")
         ns = self.edge.namespaces.get(name)
@@ -79,7 +125,7 @@ class ObjectHandler:
         headers = request_headers(scope)
         if not hmac.compare_digest(_presented_key(headers), ns.api_key):
             raise RequestError(401, "unauthorized", "missing or wrong API key for this namespace")
-        return ns, validate_key(key), headers
+        return ns, key, headers
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -92,11 +138,12 @@ class ObjectHandler:
         send: Send,
         started: float,
     ) -> None:
-        now = self.edge.clock()
+        # Only validated keys are ever stored, so a memory hit needs no validation of its own.
         hot = self.edge.memory.lookup(cache_key(ns.name, key))
-        if hot is not None and hot.entry.is_fresh(now):
+        if hot is not None and hot.entry.is_fresh(self.edge.clock()):
             await self._send_memory(ns, hot, "HIT", "memory", headers, head, send, started)
             return
+        validate_key(key)
         if head:
             await self._head(ns, key, headers, send, started)
             return
@@ -151,16 +198,15 @@ class ObjectHandler:
     ) -> None:
         entry = hot.entry
         plan = plan_read(entry, headers)
-        if hot.headers is None:
-            hot.headers = entry_headers(entry, private=True)
         age = int(self.edge.clock() - entry.stored_at)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": plan.status,
-                "headers": response_headers(hot.headers, plan, entry.info.size, age, result, tier),
-            }
-        )
+        if plan.full and hot.headers is not None and hot.headers_for == (age, result, tier):
+            response = hot.headers  # the common hit: headers built once per second per entry
+        else:
+            base = entry_headers(entry, private=True)
+            response = response_headers(base, plan, entry.info.size, age, result, tier)
+            if plan.full:
+                hot.headers, hot.headers_for = response, (age, result, tier)
+        await send({"type": "http.response.start", "status": plan.status, "headers": response})
         body = b"" if head or plan.status == 304 else hot.body[plan.start : plan.end]
         await send({"type": "http.response.body", "body": body, "more_body": False})
         self._record(ns, entry, result, tier, len(body), started)

@@ -17,10 +17,25 @@ class Plan:
     status: int  # 200, 206 or 304
     start: int = 0
     end: int = 0
+    full: bool = False  # no precondition or range in the request: the plain 200
+
+
+_PLAN_HEADER_NAMES = (
+    "range",
+    "if-none-match",
+    "if-modified-since",
+    "if-match",
+    "if-unmodified-since",
+    "if-range",
+)
+_PLAN_HEADERS = frozenset(_PLAN_HEADER_NAMES)
+PLAN_HEADERS = frozenset(name.encode() for name in _PLAN_HEADER_NAMES)  # as ASGI sends them
 
 
 def plan_read(entry: Entry, headers: Mapping[str, str]) -> Plan:
     info = entry.info
+    if _PLAN_HEADERS.isdisjoint(headers):
+        return Plan(200, 0, info.size, full=True)
     outcome = evaluate(headers, info.etag, info.last_modified, is_read=True)
     if outcome is Outcome.NOT_MODIFIED:
         return Plan(304)
@@ -62,7 +77,8 @@ def response_headers(
 ) -> list[Header]:
     headers = base.copy() if plan.status != 304 else [h for h in base if h[0] != b"content-type"]
     if plan.status != 304:
-        headers.append((b"content-length", str(plan.end - plan.start).encode()))
+        length = plan.end - plan.start
+        headers.append((b"content-length", str(length).encode()))
     if plan.status == 206:
         headers.append((b"content-range", f"bytes {plan.start}-{plan.end - 1}/{size}".encode()))
     headers += [

@@ -16,8 +16,10 @@ class MemoryObject:
     entry: Entry
     body: bytes
     tier: str = "memory"
-    # Response headers that depend only on the entry, built once by the server on first hit.
+    # The server's cached response headers for a full 200, and the (age, result, tier) they
+    # were built for; storage never reads them.
     headers: list[Header] | None = field(default=None, repr=False)
+    headers_for: tuple[int, str, str] | None = field(default=None, repr=False)
 
     async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
         yield self.body[start:end]
