@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import time
@@ -84,6 +85,11 @@ class ObjectHandler:
         except OriginError as exc:
             log.info("origin error: %s", exc)
             await send_error(send, exc.status, exc.code, str(exc))
+        except Exception:
+            # A bug, not bad input: log it, and answer JSON if no response has started yet.
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            with contextlib.suppress(Exception):
+                await send_error(send, 500, "internal_error", "internal error; see the edge log")
 
     def _plain_memory_hit(
         self, scope: Scope
