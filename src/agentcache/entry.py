@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -18,6 +18,10 @@ class ObjectInfo:
     last_modified: float | None = None
     content_type: str = DEFAULT_CONTENT_TYPE
     cache_control: str | None = None
+    expires: float | None = None
+    date: float | None = None
+    age_seconds: int = 0  # the origin's Age header: how old the response already was
+    vary: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +33,23 @@ class Entry:
     content_class: str
     stored_at: float
     ttl_seconds: float
+    stale_while_revalidate_seconds: float = 0.0
+    stale_if_error_seconds: float = 0.0
+    storable: bool = True
 
     def is_fresh(self, now: float) -> bool:
         return now < self.stored_at + self.ttl_seconds
 
+    def may_serve_while_revalidating(self, now: float) -> bool:
+        """RFC 5861 §3: stale, but inside the stale-while-revalidate window."""
+        return now < self.stored_at + self.ttl_seconds + self.stale_while_revalidate_seconds
+
+    def may_serve_on_error(self, now: float) -> bool:
+        """RFC 5861 §4: the origin failed, and the entry is inside the stale-if-error window."""
+        return now < self.stored_at + self.ttl_seconds + self.stale_if_error_seconds
+
     def age_seconds(self, now: float) -> int:
         return max(0, int(now - self.stored_at))
-
-    def renewed(self, now: float, ttl_seconds: float) -> Entry:
-        return replace(self, stored_at=now, ttl_seconds=ttl_seconds)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -149,7 +150,7 @@ async def test_renew_rewrites_metadata_only(disk: DiskTier) -> None:
     found = await disk.get("ns/a")
     assert found is not None
     before = found.path.stat()
-    await disk.renew("ns/a", found.entry.renewed(5000.0, 60))
+    await disk.renew("ns/a", replace(found.entry, stored_at=5000.0))
     again = await disk.get("ns/a")
     assert again is not None
     assert again.entry.stored_at == 5000.0

@@ -6,6 +6,7 @@ Run as `python tests/support/http_origin.py ROOT PORT`.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import Counter
@@ -60,10 +61,28 @@ inner = Starlette(
 
 
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+    """Counts object reads (and conditional ones apart); a `<file>.headers` JSON sidecar adds
+    response headers, so tests can give an object Cache-Control, Expires or Vary."""
     is_read = scope["type"] == "http" and scope["method"] in ("GET", "HEAD")
-    if is_read and not scope["path"].startswith("/__"):
-        counts[scope["path"].lstrip("/")] += 1
-    await inner(scope, receive, send)
+    if not is_read or scope["path"].startswith("/__"):
+        await inner(scope, receive, send)
+        return
+    key = scope["path"].lstrip("/")
+    counts[key] += 1
+    if any(name == b"if-none-match" for name, _ in scope["headers"]):
+        counts["conditional:" + key] += 1
+    sidecar = ROOT / (key + ".headers")
+    extra = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+
+    async def send_with_headers(message):  # type: ignore[no-untyped-def]
+        if message["type"] == "http.response.start" and extra:
+            message["headers"] = [
+                *(h for h in message["headers"] if h[0].decode().lower() not in extra),
+                *((k.encode(), v.encode()) for k, v in extra.items()),
+            ]
+        await send(message)
+
+    await inner(scope, receive, send_with_headers)
 
 
 if __name__ == "__main__":

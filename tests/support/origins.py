@@ -6,6 +6,7 @@ asks the origin itself how many object reads it served (None for a directory).
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -80,6 +81,16 @@ class HttpOriginUnderTest(DirOrigin):
     def count(self, key: str | None = None) -> int | None:
         data = httpx.get(f"{self.base_url}/__count").json()
         return int(data["total"] if key is None else data["by_key"].get(self.prefix + key, 0))
+
+    def conditional_count(self, key: str) -> int:
+        data = httpx.get(f"{self.base_url}/__count").json()
+        return int(data["by_key"].get("conditional:" + self.prefix + key, 0))
+
+    def set_headers(self, key: str, headers: dict[str, str]) -> None:
+        """Response headers the origin adds for this object (Cache-Control, Expires, ...)."""
+        path = self._path(key + ".headers")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({k.lower(): v for k, v in headers.items()}))
 
 
 @dataclass

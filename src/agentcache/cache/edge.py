@@ -12,15 +12,16 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agentcache.cache.fill import Fill, Revalidated
 from agentcache.config import Config, NamespaceConfig
 from agentcache.entry import Entry, ObjectInfo
-from agentcache.errors import CorruptEntry
+from agentcache.errors import CorruptEntry, OriginNotFound, OriginUnavailable
 from agentcache.metrics import Metrics
 from agentcache.origin import NotModified, Origin, OriginResponse, Prefixed, open_origin
 from agentcache.policy.classify import ClassPolicy, classify
+from agentcache.policy.freshness import freshness
 from agentcache.policy.keys import cache_key
 from agentcache.storage.base import StoredObject
 from agentcache.storage.disk import DiskTier
@@ -51,6 +52,14 @@ class Hit:
 class Miss:
     fill: Fill
     entry: Entry
+
+
+@dataclass(frozen=True, slots=True)
+class Bypass:
+    """Caching is off or impossible: the origin's response goes straight to the client."""
+
+    entry: Entry
+    response: OriginResponse
 
 
 class Edge:
@@ -90,6 +99,11 @@ class Edge:
         self.namespaces[ns.name] = namespace
         return namespace
 
+    async def settle(self) -> None:
+        """Wait for background work (fills, refreshes) to finish: for tests and shutdown."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -104,12 +118,16 @@ class Edge:
 
     def make_entry(self, ns: Namespace, key: str, info: ObjectInfo) -> Entry:
         content_class = classify(key, info.content_type, info.size, ns.policy)
+        fresh = freshness(info, ns.policy.ttl_seconds(content_class), ns.policy)
         return Entry(
             cache_key(ns.name, key),
             info,
             content_class.value,
-            self.clock(),
-            ns.policy.ttl_seconds(content_class),
+            self.clock() - info.age_seconds,  # §4.2.3: it was already this old on arrival
+            fresh.ttl_seconds,
+            fresh.stale_while_revalidate_seconds,
+            fresh.stale_if_error_seconds,
+            fresh.storable,
         )
 
     async def lookup(self, ck: str) -> StoredObject | None:
@@ -129,15 +147,40 @@ class Edge:
         self.memory.put(stored.entry, body)
         return MemoryObject(stored.entry, body, tier="disk")
 
-    async def read(self, ns: Namespace, key: str) -> Hit | Miss:
+    async def read(self, ns: Namespace, key: str) -> Hit | Miss | Bypass:
         ck = cache_key(ns.name, key)
+        if self.config.bypass:
+            return await self._bypass(ns, key)
         stored = await self.lookup(ck)
-        if stored is not None and stored.entry.is_fresh(self.clock()):
-            return Hit(stored, "HIT")
-        fill = self._fills.get(ck) or self._start_fill(ns, key, stored)
+        now = self.clock()
+        if stored is not None:
+            if stored.entry.is_fresh(now):
+                return Hit(stored, "HIT")
+            if stored.entry.may_serve_while_revalidating(now):
+                if ck not in self._fills:  # one background refresh at a time
+                    self._start_fill(ns, key, stored)
+                return Hit(stored, "STALE")
+        fill = self._fills.get(ck)
+        if fill is None:
+            try:
+                fill = self._start_fill(ns, key, stored)
+            except OSError as exc:  # the disk cannot even hold a spool file
+                self.disk.last_error = f"cannot spool: {exc}"
+                log.error("disk tier unwritable, passing through: %s", exc)
+                return await self._bypass(ns, key)
         fill.acquire()
         try:
             outcome = await asyncio.shield(fill.ready)
+        except OriginUnavailable:
+            fill.release()
+            if stored is not None and stored.entry.may_serve_on_error(now):
+                return Hit(stored, "STALE")
+            raise
+        except OriginNotFound:
+            fill.release()
+            if stored is not None:
+                await self.drop(ck)  # the origin no longer has it
+            raise
         except BaseException:
             fill.release()
             raise
@@ -147,6 +190,28 @@ class Edge:
             stored.entry = outcome.entry
             return Hit(stored, "REVALIDATED")
         return Miss(fill, outcome)
+
+    async def describe(self, ns: Namespace, key: str) -> tuple[Entry, str, str]:
+        """For HEAD: (entry, X-Cache, X-Cache-Tier). A miss asks the origin's HEAD, which costs
+        no body, and stores nothing."""
+        stored = None if self.config.bypass else await self.lookup(cache_key(ns.name, key))
+        now = self.clock()
+        if stored is not None and stored.entry.may_serve_while_revalidating(now):
+            return stored.entry, "HIT" if stored.entry.is_fresh(now) else "STALE", stored.tier
+        self.metrics.record_origin(ns.name)
+        try:
+            info = await ns.origin.head(key)
+        except OriginUnavailable:
+            if stored is not None and stored.entry.may_serve_on_error(now):
+                return stored.entry, "STALE", stored.tier
+            raise
+        return self.make_entry(ns, key, info), "BYPASS" if self.config.bypass else "MISS", "origin"
+
+    async def _bypass(self, ns: Namespace, key: str) -> Bypass:
+        self.metrics.record_origin(ns.name)
+        response = await ns.origin.get(key)
+        assert isinstance(response, OriginResponse)  # unconditional GET
+        return Bypass(self.make_entry(ns, key, response.info), response)
 
     def _start_fill(self, ns: Namespace, key: str, prior: StoredObject | None) -> Fill:
         ck = cache_key(ns.name, key)
@@ -159,9 +224,18 @@ class Edge:
             self.metrics.record_origin(ns.name)
             return await ns.origin.get(key, if_none_match=etag)
 
-        async def renew() -> Entry:
+        async def renew(answer: NotModified) -> Entry:
+            """§4.3.4: a 304 refreshes the stored metadata; the body is not touched."""
             assert prior is not None
-            entry = prior.entry.renewed(self.clock(), prior.entry.ttl_seconds)
+            info = prior.entry.info
+            if answer.info is not None and answer.info.cache_control is not None:
+                info = replace(
+                    info,
+                    cache_control=answer.info.cache_control,
+                    expires=answer.info.expires,
+                    date=answer.info.date,
+                )
+            entry = replace(self.make_entry(ns, key, info), content_class=prior.entry.content_class)
             await self.memory.renew(ck, entry)
             await self.disk.renew(ck, entry)
             return entry
@@ -174,23 +248,29 @@ class Edge:
                     fetch,
                     lambda info: self.make_entry(ns, key, info),
                     renew,
-                    self._commit,
+                    self._complete,
                     origin_bytes.inc,
                 )
             finally:
-                # In the same step as the fill's end: no request can pick up a finished fill.
-                if self._fills.get(ck) is fill:
-                    del self._fills[ck]
+                self._forget(fill)  # a fill that failed or was revalidated
 
         task = asyncio.create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return fill
 
-    def _commit(self, fill: Fill) -> None:
-        """Store a complete fill. A failing disk costs future hits, never this response."""
+    def _forget(self, fill: Fill) -> None:
+        if self._fills.get(fill.key) is fill:
+            del self._fills[fill.key]
+
+    def _complete(self, fill: Fill) -> None:
+        """A fill has all its bytes: later requests must find the stored copy, not the fill.
+        Storing may fail; a failing disk costs future hits, never this response."""
+        self._forget(fill)
         entry = fill.entry
         assert entry is not None
+        if not (fill.keep and entry.storable):
+            return
         size = entry.info.size
         if self.memory.admits(size):
             self.memory.put(entry, os.pread(fill.fd, size, 0))
@@ -200,6 +280,7 @@ class Edge:
             self.disk.commit(
                 entry, fill.spool, fill.fd, fill.hasher.finish(), fill.hasher.block_bytes
             )
+            self.disk.last_error = None
         except (OSError, sqlite3.Error) as exc:
             log.error("disk tier could not store %s: %s", entry.key, exc)
             self.disk.last_error = str(exc)

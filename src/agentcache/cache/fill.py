@@ -31,7 +31,7 @@ class Revalidated:
 
 Fetch = Callable[[], Awaitable[OriginResponse | NotModified]]
 MakeEntry = Callable[[ObjectInfo], Entry]
-Commit = Callable[["Fill"], None]
+Complete = Callable[["Fill"], None]
 
 
 class Fill:
@@ -40,6 +40,8 @@ class Fill:
         self.spool = spool
         self.fd = fd
         self.ready: asyncio.Future[Entry | Revalidated] = asyncio.get_running_loop().create_future()
+        # A background refresh may have no reader to see its failure; mark it as seen.
+        self.ready.add_done_callback(_mark_seen)
         self.entry: Entry | None = None
         self.hasher = BlockHasher(block_bytes)
         self.written = 0
@@ -56,24 +58,25 @@ class Fill:
         self,
         fetch: Fetch,
         make_entry: MakeEntry,
-        renew: Callable[[], Awaitable[Entry]],
-        commit: Commit,
+        renew: Callable[[NotModified], Awaitable[Entry]],
+        complete: Complete,
         on_bytes: Callable[[int], None],
     ) -> None:
-        """Fetch, spool, check the length, commit; wake readers at every step."""
+        """Fetch, spool, check the length, hand over to `complete`; wake readers at every step."""
         try:
             response = await fetch()
             if isinstance(response, NotModified):
-                self.ready.set_result(Revalidated(await renew()))
+                self.ready.set_result(Revalidated(await renew(response)))
                 return
             try:
                 self.entry = make_entry(response.info)
                 self.ready.set_result(self.entry)
                 await self._spool(response, self.entry.info.size, on_bytes)
+                # No await between the last byte landing and `complete`: a reader that has
+                # finished can only be followed by requests that find the entry stored.
+                complete(self)
             finally:
                 await response.close()
-            if self.keep:
-                commit(self)
         except BaseException as exc:  # every failure must reach the readers
             self.error = exc
             if not self.ready.done():
@@ -137,3 +140,8 @@ class Fill:
             data = os.pread(self.fd, min(self.written, end, pos + READ_PIECE_BYTES) - pos, pos)
             pos += len(data)
             yield data
+
+
+def _mark_seen(future: asyncio.Future[Entry | Revalidated]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -45,14 +45,24 @@ def raise_for_status(response: httpx.Response) -> None:
     raise OriginRejected(f"origin answered {status} for {where}")
 
 
+def _date(headers: httpx.Headers, name: str) -> float | None:
+    value = headers.get(name)
+    return parse_http_date(value) if value else None
+
+
 def _info(headers: httpx.Headers, size: int) -> ObjectInfo:
-    modified = headers.get("last-modified")
+    age = headers.get("age", "")
     return ObjectInfo(
         size=size,
         etag=headers.get("etag"),
-        last_modified=parse_http_date(modified) if modified else None,
+        last_modified=_date(headers, "last-modified"),
         content_type=headers.get("content-type") or DEFAULT_CONTENT_TYPE,
         cache_control=headers.get("cache-control"),
+        # §5.3: an invalid Expires (such as "0") means already expired.
+        expires=_date(headers, "expires") or (0.0 if "expires" in headers else None),
+        date=_date(headers, "date"),
+        age_seconds=int(age) if age.isdigit() else 0,
+        vary=headers.get("vary"),
     )
 
 

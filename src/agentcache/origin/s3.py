@@ -22,6 +22,7 @@ from agentcache.errors import (
     OriginUnavailable,
 )
 from agentcache.origin.base import READ_CHUNK_BYTES, NotModified, OriginResponse
+from agentcache.policy.conditional import parse_http_date
 from agentcache.policy.ranges import ByteRange
 
 if TYPE_CHECKING:
@@ -68,7 +69,9 @@ def _translate_client_error(key: str, exc: botocore.exceptions.ClientError) -> E
 
 
 def _timestamp(value: Any) -> float | None:
-    return value.timestamp() if isinstance(value, datetime) else None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return parse_http_date(value) if isinstance(value, str) else None
 
 
 def _info(response: dict[str, Any], size: int) -> ObjectInfo:
@@ -78,6 +81,8 @@ def _info(response: dict[str, Any], size: int) -> ObjectInfo:
         last_modified=_timestamp(response.get("LastModified")),
         content_type=response.get("ContentType") or DEFAULT_CONTENT_TYPE,
         cache_control=response.get("CacheControl"),
+        expires=_timestamp(response.get("Expires")),
+        date=_timestamp(response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")),
     )
 
 

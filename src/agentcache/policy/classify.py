@@ -52,6 +52,9 @@ class ClassPolicy:
     min_ttl_seconds: int = 0
     max_ttl_seconds: int = 365 * 24 * 3600
     large_threshold_bytes: int = 10 * MB
+    # RFC 5861 windows used when the origin sends no stale-* directive of its own.
+    stale_while_revalidate_seconds: int = 0
+    stale_if_error_seconds: int = 3600
 
     def ttl_seconds(self, content_class: ContentClass) -> int:
         ttl = {

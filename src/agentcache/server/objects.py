@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
-from agentcache.cache.edge import Edge, Hit, Namespace
+from agentcache.cache.edge import Bypass, Edge, Hit, Namespace
 from agentcache.entry import DEFAULT_CONTENT_TYPE, Entry
 from agentcache.errors import CorruptEntry, OriginError, RequestError
 from agentcache.policy.keys import cache_key, validate_key
@@ -159,33 +160,36 @@ class ObjectHandler:
                 if await self._send_stored(ns, found.obj, found.result, headers, send, started):
                     return
                 await self.edge.invalidate(ns, key)
-                continue
-            fill = found.fill
-            try:
-                await self._send_stream(
-                    ns,
-                    found.entry,
-                    "MISS",
-                    "origin",
-                    headers,
-                    send,
-                    started,
-                    fill.stream,
-                )
-            finally:
-                fill.release()
-            return
+            elif isinstance(found, Bypass):
+                response = found.response
+                try:
+                    await self._send_stream(
+                        ns,
+                        found.entry,
+                        "BYPASS",
+                        "origin",
+                        headers,
+                        send,
+                        started,
+                        functools.partial(_slice, response.chunks),
+                    )
+                finally:
+                    await response.close()
+                return
+            else:
+                fill = found.fill
+                try:
+                    await self._send_stream(
+                        ns, found.entry, "MISS", "origin", headers, send, started, fill.stream
+                    )
+                finally:
+                    fill.release()
+                return
 
     async def _head(
         self, ns: Namespace, key: str, headers: dict[str, str], send: Send, started: float
     ) -> None:
-        stored = await self.edge.lookup(cache_key(ns.name, key))
-        if stored is not None and stored.entry.is_fresh(self.edge.clock()):
-            entry, result, tier = stored.entry, "HIT", stored.tier
-        else:  # a HEAD is answered from the origin's HEAD: no reason to pay for the body
-            self.edge.metrics.record_origin(ns.name)
-            entry = self.edge.make_entry(ns, key, await ns.origin.head(key))
-            result, tier = "MISS", "origin"
+        entry, result, tier = await self.edge.describe(ns, key)
         plan = plan_read(entry, headers)
         await self._start(send, ns, entry, plan, result, tier)
         await send({"type": "http.response.body", "body": b""})
@@ -351,6 +355,18 @@ async def _request_body(receive: Receive, declared: int | None) -> AsyncIterator
             break
     if declared is not None and received != declared:
         raise RequestError(400, "truncated_upload", f"got {received} of {declared} bytes")
+
+
+async def _slice(chunks: AsyncIterator[bytes], start: int, end: int) -> AsyncIterator[bytes]:
+    """Bytes [start, end) of a stream that begins at offset 0 (a pass-through Range)."""
+    pos = 0
+    async for chunk in chunks:
+        lo, hi = max(start - pos, 0), min(end - pos, len(chunk))
+        pos += len(chunk)
+        if lo < hi:
+            yield chunk[lo:hi]
+        if pos >= end:
+            return
 
 
 async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
