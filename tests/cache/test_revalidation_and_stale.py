@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from bench.wan_origin import WanProxy
 
 from agentcache.server.app import EdgeApp
-from bench.wan_origin import WanProxy
 from tests.conftest import AUTH, NS, Clock
 from tests.support.origins import HttpOriginUnderTest, http_test_origin
 
