@@ -81,3 +81,27 @@ async def test_unwritable_cache_disk_degrades_to_bypass(
     assert (await client.get(URL, headers=AUTH)).headers["x-cache"] == "MISS"
     assert (await client.get(URL, headers=AUTH)).headers["x-cache"] == "HIT"
     assert (await client.get("/api/health")).json()["status"] == "ok"
+
+
+async def test_disk_tier_stays_under_its_bound_through_the_edge(
+    tmp_path: Path, clock: Clock
+) -> None:
+    origin = file_origin(tmp_path / "origin")
+    for i in range(30):
+        origin.seed(f"f/{i}.bin", os.urandom(100_000))
+    config = make_config(
+        tmp_path / "cache", origin.spec, disk_max_bytes=1_000_000, memory_admit_max_bytes=1000
+    )
+    edge = Edge(config, clock=clock)
+    await edge.start()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=EdgeApp(edge)), base_url="http://edge"
+    ) as client:
+        for i in range(30):
+            response = await client.get(f"/o/{NS}/f/{i}.bin", headers=AUTH)
+            assert response.status_code == 200
+            assert edge.disk.used_bytes() <= 1_000_000
+        on_disk = sum(p.stat().st_size for p in edge.disk.bodies.glob("*/*"))
+        assert on_disk == edge.disk.used_bytes() > 800_000
+        assert (await client.get(f"/o/{NS}/f/29.bin", headers=AUTH)).headers["x-cache"] == "HIT"
+    await edge.stop()

@@ -54,11 +54,12 @@ class EdgeProcess:
         self.start()
 
 
-def write_config(path: Path, origin_toml: str, extra: str = "") -> Path:
+def write_config(path: Path, origin_toml: str, extra: str = "", cache_extra: str = "") -> Path:
     path.write_text(f"""
 [cache]
 dir = "cache"
 memory_admit_max_bytes = "1MiB"
+{cache_extra}
 
 [origin]
 {origin_toml}

@@ -113,10 +113,11 @@ async def test_interrupted_writes_leave_nothing_servable(tmp_path: Path) -> None
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"renamed but never indexed")
     assert await disk.get("ns/a") is None
-    # Simulate the crash: this process's spool directory now belongs to a dead pid.
-    dead = disk.tmp_root / "999999999"
+    # Simulate the crash: keep the spool directory, drop its owner's lock (as death would).
+    dead = disk.tmp_root / "999999999-dead"
     disk.tmp.rename(dead)
     disk.close()
+    assert dead.exists()
     again = DiskTier(tmp_path / "c", max_bytes=10**6)
     again.open()
     assert not dead.exists()
@@ -167,3 +168,15 @@ async def test_delete_prefix_only_touches_that_prefix(disk: DiskTier) -> None:
     assert await disk.get("a_b/z") is not None
     assert await disk.get("ab/z") is not None
     assert disk.used_bytes() == 2
+
+
+async def test_a_second_worker_leaves_live_spools_alone(tmp_path: Path) -> None:
+    first = DiskTier(tmp_path / "c", max_bytes=10**6)
+    first.open()
+    path, fd = first.spool()
+    os.close(fd)
+    second = DiskTier(tmp_path / "c", max_bytes=10**6)
+    second.open()  # start-up cleaning must not touch a living process's fill
+    assert path.exists()
+    second.close()
+    first.close()

@@ -16,7 +16,7 @@ from agentcache.errors import (
     OriginTimeout,
     OriginUnavailable,
 )
-from agentcache.origin.base import READ_CHUNK_BYTES, NotModified, OriginResponse
+from agentcache.origin.base import NotModified, OriginResponse
 from agentcache.policy.conditional import parse_http_date
 from agentcache.policy.ranges import ByteRange
 
@@ -153,6 +153,8 @@ class HttpOrigin:
 
 
 async def _chunks(response: httpx.Response, url: str) -> AsyncIterator[bytes]:
+    # No chunk size: httpx would hold bytes back until a whole chunk had arrived, and the
+    # first byte must reach waiting clients as soon as the origin sends it.
     with translated_errors(url):
-        async for chunk in response.aiter_raw(READ_CHUNK_BYTES):
+        async for chunk in response.aiter_raw():
             yield chunk

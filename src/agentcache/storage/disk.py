@@ -7,6 +7,7 @@ row committed. A row whose body is missing, or whose blocks fail their checksum,
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -90,10 +91,12 @@ class DiskTier:
         self.max_bytes = max_bytes
         self.fsync = fsync
         self.clock = clock
-        # Each process spools under its own directory, so one worker's start-up never removes
-        # another's in-flight fills.
+        # Each process spools under its own directory and holds an flock on it while it lives,
+        # so one worker's start-up never removes another's in-flight fills, and a dead
+        # process's directory is recognised even if its pid was reused or is a zombie.
         self.tmp_root = root / "tmp"
-        self.tmp = self.tmp_root / str(os.getpid())
+        self.tmp = self.tmp_root / f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._spool_lock: int | None = None
         self.bodies = root / "bodies"
         self._touched: dict[str, float] = {}
         self._db: sqlite3.Connection | None = None
@@ -105,6 +108,8 @@ class DiskTier:
         self.bodies.mkdir(parents=True, exist_ok=True)
         self._remove_dead_spools()
         self.tmp.mkdir(parents=True, exist_ok=True)
+        self._spool_lock = os.open(self.tmp / ".owner", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._spool_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         db = sqlite3.connect(self.root / "index.sqlite3", isolation_level=None, timeout=10)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
@@ -113,6 +118,10 @@ class DiskTier:
         self._remove_orphans()
 
     def close(self) -> None:
+        if self._spool_lock is not None:
+            os.close(self._spool_lock)
+            self._spool_lock = None
+            shutil.rmtree(self.tmp, ignore_errors=True)
         if self._db is not None:
             self._flush_touches()
             self._db.close()
@@ -128,7 +137,7 @@ class DiskTier:
         """Partial fills of processes that died: never served, so simply removed."""
         self.tmp_root.mkdir(parents=True, exist_ok=True)
         for spool_dir in self.tmp_root.iterdir():
-            if spool_dir == self.tmp or not _pid_alive(spool_dir.name):
+            if not _owner_alive(spool_dir):
                 shutil.rmtree(spool_dir, ignore_errors=True)
 
     def _remove_orphans(self) -> None:
@@ -281,13 +290,16 @@ class DiskTier:
         return {"ok": False, "error": "index unavailable"}
 
 
-def _pid_alive(name: str) -> bool:
-    if not name.isdigit():
+def _owner_alive(spool_dir: Path) -> bool:
+    """True while the process that made `spool_dir` holds the flock on its owner file."""
+    try:
+        fd = os.open(spool_dir / ".owner", os.O_RDWR)
+    except OSError:
         return False
     try:
-        os.kill(int(name), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         return True
-    return True
+    finally:
+        os.close(fd)  # closing also drops the lock we may just have taken
+    return False
