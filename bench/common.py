@@ -102,11 +102,12 @@ http {{
     server {{
         listen 127.0.0.1:{origin_port};
         root {origin_root};
+        access_log {dir}/origin-access.log;
     }}
     server {{
         listen 127.0.0.1:{cache_port};
         location / {{
-            proxy_pass http://127.0.0.1:{origin_port};
+            proxy_pass http://127.0.0.1:{upstream_port};
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_cache bench;
@@ -120,16 +121,27 @@ http {{
 
 
 @contextlib.contextmanager
-def nginx(workdir: Path, origin_root: Path) -> Iterator[tuple[str, str]]:
-    """nginx serving `origin_root` as an origin and, in front of it, a proxy_cache."""
+def nginx(
+    workdir: Path,
+    origin_root: Path,
+    *,
+    origin_port: int | None = None,
+    upstream_port: int | None = None,
+) -> Iterator[tuple[str, str]]:
+    """nginx serving `origin_root` as an origin and a proxy_cache in front of `upstream_port`
+    (the origin itself by default; the WAN proxy in front of it for the WAN benchmark)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    origin_port, cache_port = free_port(), free_port()
+    origin_port = origin_port or free_port()
+    cache_port = free_port()
     conf = workdir / "nginx.conf"
-    conf.write_text(
-        NGINX_CONF.format(
-            dir=workdir, origin_port=origin_port, cache_port=cache_port, origin_root=origin_root
-        )
-    )
+    settings = {
+        "dir": workdir,
+        "origin_port": origin_port,
+        "cache_port": cache_port,
+        "upstream_port": upstream_port or origin_port,
+        "origin_root": origin_root,
+    }
+    conf.write_text(NGINX_CONF.format(**settings))
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     with process(
         [binary, "-c", str(conf), "-e", str(workdir / "error.log")],
@@ -202,3 +214,35 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
         n /= 1024
     return f"{n:.2f} GB"
+
+
+def origin_requests(workdir: Path, path: str) -> int:
+    """Requests for `path` in the nginx origin's access log."""
+    log = workdir / "origin-access.log"
+    return sum(f" {path} " in line for line in log.read_text().splitlines()) if log.exists() else 0
+
+
+@contextlib.contextmanager
+def wan_proxy(target_port: int, *, rtt_ms: float, mbps: float) -> Iterator[int]:
+    """bench/wan_origin.py in its own process; yields the port it listens on."""
+    port = free_port()
+    args = [
+        sys.executable,
+        str(ROOT / "bench" / "wan_origin.py"),
+        "--target",
+        f"127.0.0.1:{target_port}",
+        "--listen",
+        str(port),
+        "--rtt-ms",
+        str(rtt_ms),
+        "--mbps",
+        str(mbps),
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith(b"ready")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)

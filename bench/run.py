@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import hit_path
+from bench import hit_path, wan
 from bench.common import ROOT, ensure_packages
 
 
@@ -37,7 +37,11 @@ def main() -> None:
     ensure_packages("nginx", "wrk")
     sections = []
     with tempfile.TemporaryDirectory(prefix="agentcache-bench-") as tmp:
-        sections.append(hit_path.run(Path(tmp) / "hit"))
+        only = os.environ.get("BENCH_ONLY", "hit,wan").split(",")
+        if "hit" in only:
+            sections.append(hit_path.run(Path(tmp) / "hit"))
+        if "wan" in only:
+            sections.append(wan.run(Path(tmp) / "wan"))
     text = (
         "# Benchmarks\n\nWritten by `make bench` (`bench/run.py`) from its own output; do not "
         f"edit by hand.\n\nMachine: {machine()}.\n\n" + "\n".join(sections)
