@@ -125,6 +125,9 @@ _TTL_NAMES = {
 }
 
 
+_STALE_WINDOWS = ("stale_while_revalidate_seconds", "stale_if_error_seconds")
+
+
 def _policy(ns: Mapping[str, Any], where: str) -> ClassPolicy:
     ttl = ns.get("ttl", {})
     unknown = set(ttl) - set(_TTL_NAMES)
@@ -137,6 +140,12 @@ def _policy(ns: Mapping[str, Any], where: str) -> ClassPolicy:
         values[_TTL_NAMES[name]] = seconds
     if "large_threshold_bytes" in ns:
         values["large_threshold_bytes"] = parse_size(ns["large_threshold_bytes"], where)
+    for window in _STALE_WINDOWS:
+        if window in ns:
+            seconds = ns[window]
+            if not isinstance(seconds, int) or seconds < 0:
+                raise ConfigError(f"{where}.{window}: must be a whole number of seconds >= 0")
+            values[window] = seconds
     return ClassPolicy(**values)
 
 
@@ -148,7 +157,8 @@ def _namespace(name: str, ns: Any, base: Path) -> NamespaceConfig:
         raise ConfigError(f"{where}: {exc.message}") from None
     if not isinstance(ns, dict):
         raise ConfigError(f"{where} must be a table")
-    unknown = set(ns) - {"api_key", "api_key_env", "origin", "ttl", "large_threshold_bytes"}
+    known = {"api_key", "api_key_env", "origin", "ttl", "large_threshold_bytes", *_STALE_WINDOWS}
+    unknown = set(ns) - known
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     api_key = ns.get("api_key") or os.environ.get(ns.get("api_key_env", ""), "")
