@@ -39,5 +39,9 @@ origin = "{origin_url}"
 """)
     args = [sys.executable, "-m", "agentcache.cli.main", "serve", "--config", str(config)]
     url = f"http://127.0.0.1:{port}"
-    with process(args, ready_url=f"{url}/api/health", log=workdir / "edge.log"):
+    with process(args, ready_url=f"{url}/api/health", log=workdir / "edge.log") as proc:
+        PIDS[url] = proc.pid
         yield url
+
+
+PIDS: dict[str, int] = {}  # edge URL → master pid, for the profiler

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import httpx
 
+from bench import profile
 from bench.common import WrkResult, free_port, human_bytes, nginx, process, table, wrk
-from bench.edge import BENCH_KEY, edge
+from bench.edge import BENCH_KEY, PIDS, edge
 
 SIZES = [("10 KB", 10 * 1024, 32), ("1 MB", 1024 * 1024, 32), ("100 MB", 100 * 1024 * 1024, 4)]
 SECONDS = int(os.environ.get("BENCH_SECONDS", "6"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 AUTH = {"Authorization": f"Bearer {BENCH_KEY}"}
+PROFILE_SECONDS = 5
 
 
 def median_run(runs: list[WrkResult]) -> WrkResult:
@@ -62,7 +64,20 @@ def run(workdir: Path) -> str:
             got = measure(urls, conns)
             print(f"hit {label}: " + "; ".join(f"{k} {v}" for k, v in got.items()), flush=True)
             results.append((label, conns, got))
-    return report(results)
+        folded = profile.sample(
+            profile.worker_pid(PIDS[edge_url]),
+            PROFILE_SECONDS,
+            lambda: wrk(
+                f"{edge_url}/o/bench/obj-10240.bin",
+                connections=32,
+                seconds=PROFILE_SECONDS,
+                headers=AUTH,
+            ),
+        )
+    return report(results) + (
+        "\nWhere the edge worker's time goes on 10 KB hits (py-spy, sampling the worker "
+        f"during a {PROFILE_SECONDS} s wrk run): {profile.summary(folded)}.\n"
+    )
 
 
 def report(results: list[tuple[str, int, dict[str, WrkResult]]]) -> str:
