@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import linecache
+import re
 import subprocess
 import sys
 import tempfile
@@ -10,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+
+SRC = Path(__file__).resolve().parent.parent / "src"
 
 
 def worker_pid(master_pid: int) -> int:
@@ -52,14 +56,20 @@ def _bucket(stack: str) -> str:
     frames = [f for f in stack.split(";") if f]
     if not frames:
         return "outside Python (Granian's Rust runtime, I/O wait)"
-    if any("agentcache/" in f for f in frames):
-        leaf = frames[-1]
-        return (
-            "agentcache: awaiting send()"
-            if "send" in leaf and "agentcache/" in leaf
-            else "agentcache: own Python code"
-        )
-    return "Granian's Python glue and the event loop"
+    if not any("agentcache/" in f for f in frames):
+        return "Granian's Python glue and the event loop"
+    # py-spy shows a native call as time on the Python line that made it.
+    if "await send(" in _source_line(frames[-1]):
+        return "agentcache awaiting Granian's send() (native)"
+    return "agentcache's own Python code"
+
+
+def _source_line(frame: str) -> str:
+    """The source line of a py-spy frame such as `f (agentcache/server/objects.py:120)`."""
+    match = re.search(r"\((agentcache/[^:]+):(\d+)\)$", frame)
+    if not match:
+        return ""
+    return linecache.getline(str(SRC / match.group(1)), int(match.group(2)))
 
 
 def summary(folded: Counter[str]) -> str:
