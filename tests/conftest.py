@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from agentcache.cache.edge import Edge
 from agentcache.config import CacheConfig, Config, NamespaceConfig, OriginSpec
-from agentcache.server.app import EdgeApp
+from agentcache.server.app import EdgeApp, build_app
 from tests.support import servers
 from tests.support.origins import OriginUnderTest, file_origin, http_test_origin, s3_test_origin
 
 NS = "tenant-a"
 NS_KEY = "key-for-tenant-a-0123456789"
 AUTH = {"Authorization": f"Bearer {NS_KEY}"}
+ADMIN_KEY = "admin-key-for-tests-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 @pytest.fixture(scope="session")
@@ -70,19 +72,35 @@ def make_config(cache_dir: Path, origin: OriginSpec, **cache: int) -> Config:
         cache=CacheConfig(dir=cache_dir, **cache),
         origin=OriginSpec(url=f"file://{cache_dir.parent / 'unused-origin'}"),
         namespaces=(NamespaceConfig(NS, NS_KEY, origin),),
+        admin_key=ADMIN_KEY,
     )
+
+
+@contextlib.asynccontextmanager
+async def running(config: Config, clock: Clock) -> AsyncIterator[EdgeApp]:
+    """A started edge app (tiers, control plane, namespaces), stopped afterwards."""
+    app = build_app(config, clock=clock)
+    await app.startup()
+    try:
+        yield app
+    finally:
+        await app.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def client_for(app: EdgeApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as c:
+        yield c
 
 
 @pytest.fixture
 async def edge_app(tmp_path: Path, origin: OriginUnderTest, clock: Clock) -> AsyncIterator[EdgeApp]:
-    app = EdgeApp(Edge(make_config(tmp_path / "cache", origin.spec), clock=clock))
-    await app.edge.start()
-    yield app
-    await app.edge.stop()
+    async with running(make_config(tmp_path / "cache", origin.spec), clock) as app:
+        yield app
 
 
 @pytest.fixture
 async def client(edge_app: EdgeApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=edge_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as c:
+    async with client_for(edge_app) as c:
         yield c

@@ -8,7 +8,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agentcache.errors import ConfigError, RequestError
 from agentcache.policy.classify import ClassPolicy
@@ -43,11 +43,37 @@ class OriginSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Features:
+    """Switches a namespace can flip; the capabilities behind them arrive issue by issue."""
+
+    jetty_speed_upload: bool = True
+    video_streaming: bool = True
+    desktop_cdn: bool = False
+    ai_content: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-namespace token buckets; None means unlimited."""
+
+    requests_per_second: float | None = None
+    bandwidth_bytes_per_second: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NamespaceConfig:
+    """A tenant. `api_key` is set for namespaces declared in TOML; API-created ones keep
+    only hashes of their keys, in the control store."""
+
     name: str
-    api_key: str
+    api_key: str | None = None
     origin: OriginSpec | None = None
     policy: ClassPolicy = field(default_factory=ClassPolicy)
+    display_name: str = ""
+    tags: tuple[str, ...] = ()
+    features: Features = field(default_factory=Features)
+    quota_bytes: int | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +96,15 @@ class Config:
     workers: int = 1
     admin_key: str | None = None
     bypass: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    control_db: Path | None = None  # default: control.sqlite3 beside the cache directory
+    master_key: str | None = None  # seals stored secrets; default: a key file beside the db
+    egress_usd_per_gb: float = 0.09  # what a GB from the origin would have cost
+
+    @property
+    def control_db_path(self) -> Path:
+        return self.control_db or self.cache.dir.parent / "control.sqlite3"
 
 
 def parse_size(value: object, what: str) -> int:
@@ -157,7 +192,19 @@ def _namespace(name: str, ns: Any, base: Path) -> NamespaceConfig:
         raise ConfigError(f"{where}: {exc.message}") from None
     if not isinstance(ns, dict):
         raise ConfigError(f"{where} must be a table")
-    known = {"api_key", "api_key_env", "origin", "ttl", "large_threshold_bytes", *_STALE_WINDOWS}
+    known = {
+        "api_key",
+        "api_key_env",
+        "origin",
+        "ttl",
+        "large_threshold_bytes",
+        "display_name",
+        "tags",
+        "features",
+        "quota_bytes",
+        "limits",
+        *_STALE_WINDOWS,
+    }
     unknown = set(ns) - known
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -165,7 +212,33 @@ def _namespace(name: str, ns: Any, base: Path) -> NamespaceConfig:
     if len(api_key) < 16:
         raise ConfigError(f"{where}: api_key (or api_key_env) must hold at least 16 characters")
     origin = _origin(ns["origin"], where, base) if "origin" in ns else None
-    return NamespaceConfig(name, api_key, origin, _policy(ns, where))
+    return NamespaceConfig(
+        name,
+        api_key,
+        origin,
+        _policy(ns, where),
+        display_name=str(ns.get("display_name", "")),
+        tags=tuple(str(t) for t in ns.get("tags", ())),
+        features=_dataclass_table(Features, ns.get("features", {}), f"{where}.features"),
+        quota_bytes=parse_size(ns["quota_bytes"], where) if "quota_bytes" in ns else None,
+        limits=_dataclass_table(Limits, ns.get("limits", {}), f"{where}.limits"),
+    )
+
+
+T = TypeVar("T")
+
+
+def _dataclass_table(kind: type[T], table: Any, where: str) -> T:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    names = {f.name for f in fields(kind)}  # type: ignore[arg-type]
+    unknown = set(table) - names
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    try:
+        return kind(**table)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def load_config(path: Path | None, env: Mapping[str, str] = os.environ) -> Config:
@@ -178,10 +251,13 @@ def load_config(path: Path | None, env: Mapping[str, str] = os.environ) -> Confi
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from exc
         base = path.resolve().parent
-    unknown = set(data) - {"server", "cache", "origin", "namespaces"}
+    unknown = set(data) - {"server", "cache", "origin", "namespaces", "control"}
     if unknown:
         raise ConfigError(f"unknown section(s) {', '.join(sorted(unknown))}")
-    server = _table(data, "server", {"host", "port", "workers", "admin_key", "bypass"})
+    server = _table(
+        data, "server", {"host", "port", "workers", "admin_key", "bypass", "tls_cert", "tls_key"}
+    )
+    control = _table(data, "control", {"database", "egress_usd_per_gb"})
     cache = _table(data, "cache", {f.name for f in fields(CacheConfig)})
     cache_dir = Path(env.get("AGENTCACHE_CACHE_DIR") or cache.get("dir") or "var/cache")
     cache_cfg = CacheConfig(
@@ -205,7 +281,19 @@ def load_config(path: Path | None, env: Mapping[str, str] = os.environ) -> Confi
         admin_key=env.get("AGENTCACHE_ADMIN_KEY") or server.get("admin_key"),
         bypass=env.get("AGENTCACHE_BYPASS", "") in ("1", "true", "yes")
         or bool(server.get("bypass", False)),
+        tls_cert=_path(server.get("tls_cert"), base),
+        tls_key=_path(server.get("tls_key"), base),
+        control_db=_path(control.get("database"), base),
+        master_key=env.get("AGENTCACHE_MASTER_KEY") or None,
+        egress_usd_per_gb=float(control.get("egress_usd_per_gb", 0.09)),
     )
+
+
+def _path(value: object, base: Path) -> Path | None:
+    if value is None:
+        return None
+    path = Path(str(value))
+    return path if path.is_absolute() else base / path
 
 
 def _port(value: object) -> int:

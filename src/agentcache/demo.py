@@ -13,6 +13,7 @@ _CONFIG = """\
 [server]
 host = "127.0.0.1"
 port = 8080
+admin_key = "{admin_key}"
 
 [cache]
 dir = "cache"
@@ -51,5 +52,11 @@ def seed(var: Path) -> Path:
             path.write_bytes(body)
     config = var / "agentcache.toml"
     if not config.exists():
-        config.write_text(_CONFIG.format(ns=DEMO_NAMESPACE, key=secrets.token_urlsafe(24)))
+        config.write_text(
+            _CONFIG.format(
+                ns=DEMO_NAMESPACE,
+                key=secrets.token_urlsafe(24),
+                admin_key=secrets.token_urlsafe(24),
+            )
+        )
     return config

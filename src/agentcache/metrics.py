@@ -7,6 +7,7 @@ Everything off the hot path uses prometheus-client's own types.
 
 from __future__ import annotations
 
+import contextlib
 from bisect import bisect_left
 from collections.abc import Iterator
 
@@ -108,6 +109,28 @@ class Metrics:
             ["namespace", "method"],
             registry=r,
         )
+
+    def namespace_totals(self, namespace: str) -> dict[str, int]:
+        """Reads and bytes of one namespace since this process started."""
+        reads = {result: n for (ns, _, result), n in self.reads.reads.items() if ns == namespace}
+        served = {tier: n for (ns, tier), n in self.reads.served.items() if ns == namespace}
+        return {
+            "hits": sum(n for r, n in reads.items() if r in ("HIT", "REVALIDATED", "STALE")),
+            "misses": sum(n for r, n in reads.items() if r in ("MISS", "BYPASS")),
+            "bytes_from_cache": sum(n for t, n in served.items() if t != "origin"),
+            "bytes_from_origin": int(self.origin_bytes.labels(namespace)._value.get()),
+        }
+
+    def forget(self, namespace: str) -> None:
+        """A deleted namespace's figures go with it (a new one of that name starts at zero)."""
+        reads, served = self.reads.reads, self.reads.served
+        for read in [k for k in reads if k[0] == namespace]:
+            del reads[read]
+        for place in [k for k in served if k[0] == namespace]:
+            del served[place]
+        for counter in (self.origin_requests, self.origin_bytes):
+            with contextlib.suppress(KeyError):
+                counter.remove(namespace)
 
     def record_origin(self, namespace: str) -> None:
         self.origin_requests.labels(namespace).inc()

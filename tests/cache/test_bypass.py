@@ -14,7 +14,7 @@ import pytest
 from agentcache.cache.edge import Edge
 from agentcache.config import load_config
 from agentcache.server.app import EdgeApp
-from tests.conftest import AUTH, NS, Clock, make_config
+from tests.conftest import AUTH, NS, Clock, client_for, make_config, running
 from tests.support.origins import OriginUnderTest, file_origin
 
 BODY = os.urandom(300_000)
@@ -33,13 +33,8 @@ async def bypass_client(
     tmp_path: Path, origin: OriginUnderTest, clock: Clock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Edge]]:
     config = dataclasses.replace(make_config(tmp_path / "cache", origin.spec), bypass=True)
-    edge = Edge(config, clock=clock)
-    await edge.start()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=EdgeApp(edge)), base_url="http://edge"
-    ) as client:
-        yield client, edge
-    await edge.stop()
+    async with running(config, clock) as app, client_for(app) as client:
+        yield client, app.edge
 
 
 def test_kill_switch_comes_from_the_environment(tmp_path: Path) -> None:
@@ -92,11 +87,8 @@ async def test_disk_tier_stays_under_its_bound_through_the_edge(
     config = make_config(
         tmp_path / "cache", origin.spec, disk_max_bytes=1_000_000, memory_admit_max_bytes=1000
     )
-    edge = Edge(config, clock=clock)
-    await edge.start()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=EdgeApp(edge)), base_url="http://edge"
-    ) as client:
+    async with running(config, clock) as app, client_for(app) as client:
+        edge = app.edge
         for i in range(30):
             response = await client.get(f"/o/{NS}/f/{i}.bin", headers=AUTH)
             assert response.status_code == 200
@@ -104,4 +96,3 @@ async def test_disk_tier_stays_under_its_bound_through_the_edge(
         on_disk = sum(p.stat().st_size for p in edge.disk.bodies.glob("*/*"))
         assert on_disk == edge.disk.used_bytes() > 800_000
         assert (await client.get(f"/o/{NS}/f/29.bin", headers=AUTH)).headers["x-cache"] == "HIT"
-    await edge.stop()

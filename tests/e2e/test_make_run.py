@@ -43,8 +43,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(15)
 
 
-def origin_requests(base: str) -> float:
-    metrics = httpx.get(f"{base}/metrics").text
+def origin_requests(base: str, admin: dict[str, str]) -> float:
+    metrics = httpx.get(f"{base}/metrics", headers=admin).text
     found = re.search(
         r'^agentcache_origin_requests_total\{namespace="demo"\} (\S+)$', metrics, re.M
     )
@@ -61,6 +61,9 @@ def test_demo_miss_hit_and_disk_hit_after_restart(tmp_path: Path) -> None:
         curl = re.search(r"curl -i -H 'Authorization: Bearer (\S+)' (\S+)", printed)
         assert curl, printed
         key, url = curl.groups()
+        admin_key = re.search(r"admin key: (\S+)", printed)
+        assert admin_key, printed
+        admin = {"Authorization": f"Bearer {admin_key.group(1)}"}
         auth = {"Authorization": f"Bearer {key}"}
         first, second = httpx.get(url, headers=auth), httpx.get(url, headers=auth)
         assert first.text == "Hello from AgentCache Edge!\n"
@@ -74,8 +77,8 @@ def test_demo_miss_hit_and_disk_hit_after_restart(tmp_path: Path) -> None:
         assert (third.headers["x-cache"], third.headers["x-cache-tier"]) == ("HIT", "disk")
         assert third.text == "Hello from AgentCache Edge!\n"
         base = f"http://127.0.0.1:{port}"
-        assert origin_requests(base) == 0
-        served = httpx.get(f"{base}/metrics").text
+        assert origin_requests(base, admin) == 0
+        served = httpx.get(f"{base}/metrics", headers=admin).text
         assert 'agentcache_served_bytes_total{namespace="demo",tier="disk"} 28.0' in served
     finally:
         stop(process)

@@ -9,9 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentcache.cache.edge import Edge
 from agentcache.server.app import EdgeApp
-from tests.conftest import AUTH, NS, Clock, make_config
+from tests.conftest import AUTH, NS, Clock, make_config, running
 from tests.support.origins import OriginUnderTest, file_origin
 
 BODY = os.urandom(3 * 1024 * 1024 + 5)  # four 1 MiB blocks, over the memory admission limit
@@ -28,10 +27,8 @@ def origin(tmp_path: Path) -> OriginUnderTest:
 @pytest.fixture
 async def edge_app(tmp_path: Path, origin: OriginUnderTest, clock: Clock) -> AsyncIterator[EdgeApp]:
     config = make_config(tmp_path / "cache", origin.spec, memory_admit_max_bytes=1024 * 1024)
-    app = EdgeApp(Edge(config, clock=clock))
-    await app.edge.start()
-    yield app
-    await app.edge.stop()
+    async with running(config, clock) as app:
+        yield app
 
 
 def body_file(app: EdgeApp) -> Path:

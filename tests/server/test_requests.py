@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import AUTH, NS
+from tests.conftest import ADMIN, AUTH, NS
 from tests.support.origins import OriginUnderTest
 
 
@@ -84,8 +84,9 @@ async def test_health_and_metrics(client: httpx.AsyncClient, origin: OriginUnder
     health = (await client.get("/api/health")).json()
     assert health["status"] == "ok"
     assert health["tiers"]["disk"]["entries"] == 1
-    assert health["origins"][NS] == {"ok": True, "kind": "file"}
-    metrics = (await client.get("/metrics")).text
+    assert health["origins"] == {"checked": 1, "failing": 0}  # no tenant names in public
+    assert (await client.get("/metrics")).status_code == 401  # per-tenant figures: admin only
+    metrics = (await client.get("/metrics", headers=ADMIN)).text
     for name in (
         "agentcache_requests_total",
         "agentcache_origin_requests_total",

@@ -12,15 +12,16 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from agentcache.cache.fill import Fill, Revalidated
 from agentcache.config import Config, NamespaceConfig
 from agentcache.entry import Entry, ObjectInfo
 from agentcache.errors import CorruptEntry, OriginNotFound, OriginUnavailable
 from agentcache.metrics import Metrics
+from agentcache.namespace import Namespace, buckets
 from agentcache.origin import NotModified, Origin, OriginResponse, Prefixed, open_origin
-from agentcache.policy.classify import ClassPolicy, classify
+from agentcache.policy.classify import classify
 from agentcache.policy.freshness import freshness
 from agentcache.policy.keys import cache_key
 from agentcache.storage.base import StoredObject
@@ -28,18 +29,6 @@ from agentcache.storage.disk import DiskTier
 from agentcache.storage.memory import MemoryObject, MemoryTier
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class Namespace:
-    name: str
-    api_key: bytes
-    origin: Origin
-    policy: ClassPolicy
-    bearer: bytes = field(init=False)  # the exact Authorization value, for the hot path
-
-    def __post_init__(self) -> None:
-        self.bearer = b"Bearer " + self.api_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +74,45 @@ class Edge:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Open the tiers and the default origin; namespaces are added by the control plane."""
         self.disk.open()
         self.default_origin = open_origin(self.config.origin)
-        for ns in self.config.namespaces:
-            self.add_namespace(ns)
 
-    def add_namespace(self, ns: NamespaceConfig) -> Namespace:
+    def add_namespace(self, ns: NamespaceConfig, *, signing_secret: bytes) -> Namespace:
         assert self.default_origin is not None, "start() first"
         origin = (
             open_origin(ns.origin) if ns.origin else Prefixed(self.default_origin, ns.name + "/")
         )
-        namespace = Namespace(ns.name, ns.api_key.encode(), origin, ns.policy)
+        requests, bandwidth = buckets(ns, self.clock())
+        namespace = Namespace(
+            ns.name, origin, ns, signing_secret, requests=requests, bandwidth=bandwidth
+        )
         self.namespaces[ns.name] = namespace
+        self.disk.set_quota(ns.name, ns.quota_bytes)
         return namespace
+
+    async def remove_namespace(self, name: str) -> None:
+        """Forget a namespace and everything cached for it."""
+        namespace = self.namespaces.pop(name, None)
+        if namespace is None:
+            return
+        await self.purge(name, prefix="")
+        self.disk.set_quota(name, None)
+        await namespace.origin.aclose()
+
+    async def purge(
+        self, name: str, *, keys: list[str] | None = None, prefix: str | None = None
+    ) -> int:
+        """Drop cached copies in one namespace: these keys, or every key under `prefix`."""
+        if keys is not None:
+            for key in keys:
+                await self.drop(cache_key(name, key))
+            return len(keys)
+        start = cache_key(name, prefix or "")
+        for ck in [ck for ck in self._fills if ck.startswith(start)]:
+            self._fills.pop(ck).keep = False
+        await self.memory.delete_prefix(start)
+        return await self.disk.delete_prefix(start)
 
     async def settle(self) -> None:
         """Wait for background work (fills, refreshes) to finish: for tests and shutdown."""
@@ -274,7 +289,7 @@ class Edge:
         size = entry.info.size
         if self.memory.admits(size):
             self.memory.put(entry, os.pread(fill.fd, size, 0))
-        if not self.disk.fits(size):
+        if not self.disk.fits(size, entry.key.split("/", 1)[0]):
             return
         try:
             self.disk.commit(

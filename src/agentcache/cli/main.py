@@ -42,12 +42,13 @@ def serve(
 
     if demo:
         config = seed(config.parent)
-    os.environ.setdefault("AGENTCACHE_ADMIN_KEY", secrets.token_urlsafe(24))
     try:
         cfg = load_config(config if config.exists() else None)
     except ConfigError as exc:
         console.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+    # Workers read the key from the environment; one is made up when none is configured.
+    os.environ["AGENTCACHE_ADMIN_KEY"] = cfg.admin_key or secrets.token_urlsafe(24)
     os.environ["AGENTCACHE_CONFIG"] = str(config.resolve()) if config.exists() else ""
     _banner(cfg.host, cfg.port, config, demo)
     Granian(

@@ -1,32 +1,56 @@
-"""Control-plane routes (health, metrics); a framework is fine here, off the hot path."""
+"""The control plane as one FastAPI app: health, metrics, the portal and its OpenAPI document
+at /api/openapi.json. A framework is fine here; the object path never goes through it."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
-from agentcache.cache.edge import Edge
-from agentcache.errors import AgentCacheError
+from agentcache.control.tenancy import Tenancy
+from agentcache.errors import AgentCacheError, RequestError
+from agentcache.server.portal import portal_router, presented_key
 
 ORIGIN_CHECK_TIMEOUT_SECONDS = 3.0
 
 
-def control_app(edge: Edge) -> Starlette:
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, "status": status}, status)
+
+
+def control_app(tenancy: Tenancy) -> FastAPI:
+    edge = tenancy.edge
+    admin_key = edge.config.admin_key
+    app = FastAPI(
+        title="AgentCache Edge",
+        version="0.1.0",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.include_router(portal_router(tenancy, admin_key))
+
+    def is_admin(request: Request) -> bool:
+        presented = presented_key(request)
+        return bool(admin_key and presented and hmac.compare_digest(presented, admin_key.encode()))
+
+    @app.get("/api/health", response_model=None)
     async def health(request: Request) -> JSONResponse:
-        origins = dict(
-            await asyncio.gather(
-                *(
-                    _check(name, ns.origin.kind, ns.origin.check())
-                    for name, ns in edge.namespaces.items()
-                )
-            )
+        """Tiers and origins. Namespace names only for the admin: they are tenants' data."""
+        checks = await asyncio.gather(
+            *(_check(ns.origin.check()) for ns in edge.namespaces.values())
         )
+        failing = {name: why for name, why in zip(edge.namespaces, checks, strict=True) if why}
         tiers = edge.health()
-        ok = all(t.get("ok") for t in tiers.values()) and all(o["ok"] for o in origins.values())
+        ok = all(t.get("ok") for t in tiers.values()) and not failing
+        origins: dict[str, Any] = {"checked": len(checks), "failing": len(failing)}
+        if is_admin(request):
+            origins["failures"] = failing
         body = {
             "status": "ok" if ok else "degraded",
             "tiers": tiers,
@@ -35,32 +59,36 @@ def control_app(edge: Edge) -> Starlette:
         }
         return JSONResponse(body, status_code=200 if ok else 503)
 
+    @app.get("/metrics", response_model=None)
     async def metrics(request: Request) -> Response:
+        """Prometheus exposition; per-namespace figures, so the admin key is required."""
+        if admin_key and not is_admin(request):
+            return error(401, "unauthorized", "metrics need the admin key (Bearer)")
         return Response(
             edge.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
-    async def not_found(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"error": "not_found", "message": f"no route {request.url.path}", "status": 404},
-            status_code=404,
-        )
+    @app.exception_handler(RequestError)
+    async def request_error(request: Request, exc: RequestError) -> JSONResponse:
+        return error(exc.status, exc.code, exc.message)
 
-    async def not_allowed(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"error": "method_not_allowed", "message": request.method, "status": 405},
-            status_code=405,
-        )
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
 
-    return Starlette(
-        routes=[Route("/api/health", health), Route("/metrics", metrics)],
-        exception_handlers={404: not_found, 405: not_allowed},
-    )
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error(exc.status_code, code, str(exc.detail))
+
+    return app
 
 
-async def _check(name: str, kind: str, probe: object) -> tuple[str, dict[str, object]]:
+async def _check(probe: Any) -> str | None:
     try:
-        await asyncio.wait_for(probe, ORIGIN_CHECK_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+        await asyncio.wait_for(probe, ORIGIN_CHECK_TIMEOUT_SECONDS)
     except (AgentCacheError, TimeoutError) as exc:
-        return name, {"ok": False, "kind": kind, "error": str(exc) or type(exc).__name__}
-    return name, {"ok": True, "kind": kind}
+        return str(exc) or type(exc).__name__
+    return None

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hmac
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
+from urllib.parse import parse_qs
 
-from agentcache.cache.edge import Bypass, Edge, Hit, Namespace
+from agentcache.cache.edge import Bypass, Edge, Hit
 from agentcache.entry import DEFAULT_CONTENT_TYPE, Entry
 from agentcache.errors import CorruptEntry, OriginError, RequestError
+from agentcache.namespace import Namespace
 from agentcache.policy.keys import cache_key, validate_key
 from agentcache.policy.ranges import RangeNotSatisfiable
+from agentcache.policy.signing import EXPIRES_PARAM, SIGNATURE_PARAM, verify
 from agentcache.server.http import (
     Header,
     Receive,
@@ -81,6 +84,9 @@ class ObjectHandler:
                 exc.message,
                 [(b"content-range", f"bytes */{exc.size}".encode())],
             )
+        except RateLimited as exc:
+            retry_after = str(math.ceil(exc.retry_after_seconds)).encode()
+            await send_error(send, 429, exc.code, exc.message, [(b"retry-after", retry_after)])
         except RequestError as exc:
             await send_error(send, exc.status, exc.code, exc.message)
         except OriginError as exc:
@@ -101,20 +107,22 @@ class ObjectHandler:
         returns None and takes the general path, which is the reference behaviour."""
         name, _, key = scope["path"][3:].partition("/")
         ns = self.edge.namespaces.get(name)
-        obj = self.edge.memory.lookup(name + "/" + key) if ns is not None else None
-        if ns is None or obj is None:
+        if ns is None or ns.limited or scope["query_string"]:
             return None
-        authorized = False
+        obj = self.edge.memory.lookup(name + "/" + key)
+        if obj is None:
+            return None
+        presented = b""
         for header, value in scope["headers"]:
             if header == b"authorization":
-                authorized = hmac.compare_digest(value, ns.bearer)
+                presented = value[7:] if value[:7] == b"Bearer " else b""
             elif header == b"x-api-key":
-                authorized = hmac.compare_digest(value, ns.api_key)
+                presented = value
             elif header in PLAN_HEADERS:
                 return None
         now = self.edge.clock()
         entry = obj.entry
-        if not authorized or now >= entry.stored_at + entry.ttl_seconds:
+        if now >= entry.stored_at + entry.ttl_seconds or not ns.accepts(presented, now):
             return None
         age = int(now - entry.stored_at)
         if obj.headers is None or obj.headers_for != (age, "HIT", "memory"):
@@ -130,8 +138,24 @@ class ObjectHandler:
         if ns is None:
             raise RequestError(404, "unknown_namespace", f"no namespace {name[:80]!r}")
         headers = request_headers(scope)
-        if not hmac.compare_digest(_presented_key(headers), ns.api_key):
+        now = self.edge.clock()
+        query = scope.get("query_string", b"")
+        if SIGNATURE_PARAM.encode() in query:
+            params = parse_qs(query.decode("latin-1"))
+            verify(
+                ns.signing_secret,
+                scope["method"],
+                name,
+                key,
+                params.get(EXPIRES_PARAM, [""])[0],
+                params.get(SIGNATURE_PARAM, [""])[0],
+                now,
+            )
+        elif not ns.accepts(_presented_key(headers), now):
             raise RequestError(401, "unauthorized", "missing or wrong API key for this namespace")
+        wait = ns.throttle_seconds(now)
+        if wait > 0:
+            raise RateLimited(wait)
         return ns, key, headers
 
     # -- reads -----------------------------------------------------------------------------
@@ -296,6 +320,7 @@ class ObjectHandler:
     def _record(
         self, ns: Namespace, entry: Entry, result: str, tier: str, sent: int, started: float
     ) -> None:
+        ns.charge_bytes(self.edge.clock(), sent)
         self.edge.metrics.record_read(
             ns.name, entry.content_class, result, tier, sent, time.perf_counter() - started
         )
@@ -323,8 +348,18 @@ class ObjectHandler:
 def _presented_key(headers: dict[str, str]) -> bytes:
     auth = headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        return auth[7:].strip().encode()
-    return headers.get("x-api-key", "").encode()
+        return auth[7:].strip().encode("latin-1")
+    return headers.get("x-api-key", "").strip().encode("latin-1")
+
+
+class RateLimited(RequestError):
+    def __init__(self, retry_after_seconds: float) -> None:
+        super().__init__(
+            429,
+            "rate_limited",
+            "this namespace is over its request or bandwidth limit; retry later",
+        )
+        self.retry_after_seconds = retry_after_seconds
 
 
 def _content_length(headers: dict[str, str]) -> int | None:

@@ -25,7 +25,6 @@ from agentcache.storage.checksum import block_digest, digests
 
 log = logging.getLogger(__name__)
 
-EVICT_BATCH = 16
 TOUCH_FLUSH_EVERY = 256
 
 _SCHEMA = """
@@ -40,9 +39,12 @@ CREATE TABLE IF NOT EXISTS entries (
     accessed_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_lru ON entries (accessed_at);
-CREATE TABLE IF NOT EXISTS totals (id INTEGER PRIMARY KEY CHECK (id = 0), bytes INTEGER NOT NULL);
-INSERT OR IGNORE INTO totals VALUES (0, 0);
+CREATE INDEX IF NOT EXISTS entries_namespace_lru ON entries (namespace, accessed_at);
+-- Running byte totals: '' for the whole tier, one row per namespace (for quotas).
+CREATE TABLE IF NOT EXISTS totals (id TEXT PRIMARY KEY, bytes INTEGER NOT NULL);
+INSERT OR IGNORE INTO totals VALUES ('', 0);
 """
+SCHEMA_VERSION = 2
 
 
 @dataclass(slots=True)
@@ -100,6 +102,7 @@ class DiskTier:
         self.bodies = root / "bodies"
         self._touched: dict[str, float] = {}
         self._db: sqlite3.Connection | None = None
+        self._quotas: dict[str, int] = {}
         self.last_error: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -113,6 +116,10 @@ class DiskTier:
         db = sqlite3.connect(self.root / "index.sqlite3", isolation_level=None, timeout=10)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            # An index from another version: the cache is disposable, so start it afresh.
+            db.executescript("DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS totals;")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.executescript(_SCHEMA)
         self._db = db
         self._remove_orphans()
@@ -155,11 +162,17 @@ class DiskTier:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         return path, fd
 
-    def fits(self, size: int) -> bool:
-        return size <= self.max_bytes
+    def set_quota(self, namespace: str, quota_bytes: int | None) -> None:
+        if quota_bytes is None:
+            self._quotas.pop(namespace, None)
+        else:
+            self._quotas[namespace] = quota_bytes
+
+    def fits(self, size: int, namespace: str) -> bool:
+        return size <= min(self.max_bytes, self._quotas.get(namespace, self.max_bytes))
 
     def commit(self, entry: Entry, temp: Path, fd: int, checksums: bytes, block_bytes: int) -> None:
-        """Move a complete spool file into place, then index it, then evict down to the bound."""
+        """Move a complete spool file into place, then index it, then evict down to the bounds."""
         if self.fsync:
             os.fsync(fd)
         digest = hashlib.sha256(entry.key.encode()).hexdigest()[:32]
@@ -168,57 +181,74 @@ class DiskTier:
         target.parent.mkdir(exist_ok=True)
         os.link(temp, target)  # the spool stays readable for in-flight readers until they finish
         namespace = entry.key.split("/", 1)[0]
-        now = self.clock()
+        row = (
+            entry.key,
+            namespace,
+            relative,
+            entry.info.size,
+            entry.to_json(),
+            checksums,
+            block_bytes,
+            self.clock(),
+        )
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            old = db.execute(
-                "SELECT path, size FROM entries WHERE key = ?", (entry.key,)
-            ).fetchone()
-            db.execute(
-                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    entry.key,
-                    namespace,
-                    relative,
-                    entry.info.size,
-                    entry.to_json(),
-                    checksums,
-                    block_bytes,
-                    now,
-                ),
+            doomed = self._remove_rows(
+                db.execute(
+                    "SELECT key, namespace, path, size FROM entries WHERE key = ?", (entry.key,)
+                ).fetchall()
             )
-            delta = entry.info.size - (old[1] if old else 0)
-            db.execute("UPDATE totals SET bytes = bytes + ? WHERE id = 0", (delta,))
-            doomed = self._evict_locked()
+            db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self._add(namespace, entry.info.size)
+            doomed += self._evict_locked(namespace)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             target.unlink(missing_ok=True)
             raise
-        for path in ([old[0]] if old else []) + doomed:
+        for path in doomed:
             (self.bodies / path).unlink(missing_ok=True)
 
-    def _evict_locked(self) -> list[str]:
-        """Delete least-recently-used rows until under the bound: work bounded by one write."""
+    def _add(self, namespace: str, delta: int) -> None:
+        self.db.execute("UPDATE totals SET bytes = bytes + ? WHERE id = ''", (delta,))
+        self.db.execute(
+            "INSERT INTO totals VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET bytes = bytes + ?",
+            (namespace, delta, delta),
+        )
+
+    def _remove_rows(self, rows: list[tuple[str, str, str, int]]) -> list[str]:
+        """Delete (key, namespace, path, size) rows inside a transaction; return their paths."""
+        for key, namespace, _, size in rows:
+            self.db.execute("DELETE FROM entries WHERE key = ?", (key,))
+            self._add(namespace, -size)
+        return [path for _, _, path, _ in rows]
+
+    def _evict_locked(self, namespace: str) -> list[str]:
+        """Least-recently-used rows go until the namespace is under its quota (only its own
+        rows) and the tier under its bound: work bounded by what one write added."""
         self._flush_touches_locked()
         doomed: list[str] = []
+        quota = self._quotas.get(namespace)
+        while quota is not None and self.used_bytes(namespace) > quota:
+            doomed += self._remove_rows(
+                self.db.execute(
+                    "SELECT key, namespace, path, size FROM entries WHERE namespace = ? "
+                    "ORDER BY accessed_at LIMIT 1",
+                    (namespace,),
+                ).fetchall()
+            )
         while self.used_bytes() > self.max_bytes:
-            rows = self.db.execute(
-                "SELECT key, path, size FROM entries ORDER BY accessed_at LIMIT ?", (EVICT_BATCH,)
-            ).fetchall()
-            if not rows:
-                break
-            for key, path, size in rows:
-                self.db.execute("DELETE FROM entries WHERE key = ?", (key,))
-                self.db.execute("UPDATE totals SET bytes = bytes - ? WHERE id = 0", (size,))
-                doomed.append(path)
-                if self.used_bytes() <= self.max_bytes:
-                    break
+            doomed += self._remove_rows(
+                self.db.execute(
+                    "SELECT key, namespace, path, size FROM entries ORDER BY accessed_at LIMIT 1"
+                ).fetchall()
+            )
         return doomed
 
-    def used_bytes(self) -> int:
-        return int(self.db.execute("SELECT bytes FROM totals WHERE id = 0").fetchone()[0])
+    def used_bytes(self, namespace: str = "") -> int:
+        row = self.db.execute("SELECT bytes FROM totals WHERE id = ?", (namespace,)).fetchone()
+        return int(row[0]) if row else 0
 
     # -- reads and invalidation ------------------------------------------------------------
 
@@ -264,16 +294,15 @@ class DiskTier:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            rows = db.execute(f"SELECT path, size FROM entries WHERE {where}", (arg,)).fetchall()
-            db.execute(f"DELETE FROM entries WHERE {where}", (arg,))
-            db.execute(
-                "UPDATE totals SET bytes = bytes - ? WHERE id = 0", (sum(size for _, size in rows),)
-            )
+            rows = db.execute(
+                f"SELECT key, namespace, path, size FROM entries WHERE {where}", (arg,)
+            ).fetchall()
+            paths = self._remove_rows(rows)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        for path, _ in rows:
+        for path in paths:
             (self.bodies / path).unlink(missing_ok=True)
         return len(rows)
 
