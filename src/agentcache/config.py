@@ -265,6 +265,8 @@ def load_config(path: Path | None, env: Mapping[str, str] = os.environ) -> Confi
         **{k: parse_size(v, f"[cache].{k}") for k, v in cache.items() if k.endswith("_bytes")},
         fsync=bool(cache.get("fsync", False)),
     )
+    if bool(server.get("tls_cert")) != bool(server.get("tls_key")):
+        raise ConfigError("[server]: tls_cert and tls_key go together")
     if cache_cfg.memory_admit_max_bytes > cache_cfg.memory_max_bytes:
         raise ConfigError("[cache]: memory_admit_max_bytes exceeds memory_max_bytes")
     origin = _origin(data.get("origin", "file://var/origin"), "[origin]", base)

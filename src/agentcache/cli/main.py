@@ -50,7 +50,7 @@ def serve(
     # Workers read the key from the environment; one is made up when none is configured.
     os.environ["AGENTCACHE_ADMIN_KEY"] = cfg.admin_key or secrets.token_urlsafe(24)
     os.environ["AGENTCACHE_CONFIG"] = str(config.resolve()) if config.exists() else ""
-    _banner(cfg.host, cfg.port, config, demo)
+    _banner(f"{'https' if cfg.tls_cert else 'http'}://{cfg.host}:{cfg.port}", config, demo)
     Granian(
         "agentcache.server.app:create_app",
         factory=True,
@@ -60,18 +60,19 @@ def serve(
         workers=workers or cfg.workers,
         websockets=False,
         log_access=os.environ.get("AGENTCACHE_ACCESS_LOG") == "1",
+        ssl_cert=cfg.tls_cert,
+        ssl_key=cfg.tls_key,
     ).serve()
 
 
-def _banner(host: str, port: int, config: Path, demo: bool) -> None:
-    console.print(f"[bold]AgentCache Edge[/bold] on http://{host}:{port}  (config {config})")
+def _banner(base: str, config: Path, demo: bool) -> None:
+    console.print(f"[bold]AgentCache Edge[/bold] on {base}  (config {config})")
     console.print(f"admin key: {os.environ['AGENTCACHE_ADMIN_KEY']}")
     if demo:
         key = tomllib.loads(config.read_text())["namespaces"][DEMO_NAMESPACE]["api_key"]
         console.print(f"namespace: {DEMO_NAMESPACE}   key: {key}")
         console.print(
-            f"try:  curl -i -H 'Authorization: Bearer {key}' "
-            f"http://{host}:{port}/o/{DEMO_NAMESPACE}/hello.txt",
+            f"try:  curl -i -H 'Authorization: Bearer {key}' {base}/o/{DEMO_NAMESPACE}/hello.txt",
             soft_wrap=True,
         )
 

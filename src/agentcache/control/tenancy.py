@@ -18,6 +18,7 @@ from agentcache.control.store import ControlStore, KeyRow, NamespaceRow
 from agentcache.errors import RequestError
 from agentcache.namespace import Namespace, key_digest
 from agentcache.policy.classify import ClassPolicy
+from agentcache.policy.keys import validate_namespace
 from agentcache.policy.signing import MAX_EXPIRES_IN_SECONDS, signed_path
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class Tenancy:
     # -- administration ----------------------------------------------------------------------
 
     def create(self, config: NamespaceConfig, actor: str) -> Created:
+        validate_namespace(config.name)
         if config.name in self.edge.namespaces or self.store.namespace(config.name):
             raise RequestError(409, "namespace_exists", f"namespace {config.name!r} exists")
         access_key_id, secret_access_key = self._insert(config, source="api")

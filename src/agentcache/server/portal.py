@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -92,7 +92,7 @@ def portal_router(tenancy: Tenancy, admin_key: str | None) -> APIRouter:
                     return Principal(admin=False, namespace=ns.name)
         raise RequestError(401, "unauthorized", "an admin or namespace key is required")
 
-    Caller = Annotated[Principal, Depends(principal)]
+    caller_dependency = Depends(principal)
     router = APIRouter(prefix="/api/portal", responses=ERRORS)
 
     def find(name: str) -> Namespace:
@@ -102,30 +102,32 @@ def portal_router(tenancy: Tenancy, admin_key: str | None) -> APIRouter:
         return namespace
 
     @router.post("/namespaces", status_code=201, response_model=CreatedOut)
-    async def create_namespace(body: NamespaceIn, caller: Caller) -> CreatedOut:
+    async def create_namespace(
+        body: NamespaceIn, caller: Principal = caller_dependency
+    ) -> CreatedOut:
         caller.require_admin()
         created = tenancy.create(_config(body), caller.actor)
         return CreatedOut(**dataclasses.asdict(created))
 
     @router.get("/namespaces", response_model=list[NamespaceOut])
-    async def list_namespaces(caller: Caller) -> list[NamespaceOut]:
+    async def list_namespaces(caller: Principal = caller_dependency) -> list[NamespaceOut]:
         visible = edge.namespaces.values() if caller.admin else [find(str(caller.namespace))]
         return [_describe(ns, edge.disk.used_bytes(ns.name)) for ns in visible]
 
     @router.get("/namespaces/{ns}", response_model=NamespaceOut)
-    async def get_namespace(ns: str, caller: Caller) -> NamespaceOut:
+    async def get_namespace(ns: str, caller: Principal = caller_dependency) -> NamespaceOut:
         caller.require(ns)
         return _describe(find(ns), edge.disk.used_bytes(ns))
 
     @router.delete("/namespaces/{ns}", status_code=204, response_class=Response)
-    async def delete_namespace(ns: str, caller: Caller) -> Response:
+    async def delete_namespace(ns: str, caller: Principal = caller_dependency) -> Response:
         caller.require_admin()
         await tenancy.delete(ns, caller.actor)
         edge.metrics.forget(ns)
         return Response(status_code=204)
 
     @router.get("/namespaces/{ns}/stats", response_model=StatsOut)
-    async def namespace_stats(ns: str, caller: Caller) -> StatsOut:
+    async def namespace_stats(ns: str, caller: Principal = caller_dependency) -> StatsOut:
         caller.require(ns)
         find(ns)
         totals = edge.metrics.namespace_totals(ns)
@@ -134,40 +136,44 @@ def portal_router(tenancy: Tenancy, admin_key: str | None) -> APIRouter:
             hits=totals["hits"],
             misses=totals["misses"],
             hitRate=totals["hits"] / reads if reads else 0.0,
-            costSaved=round(totals["bytes_from_cache"] / 1e9 * edge.config.egress_usd_per_gb, 6),
+            costSaved=totals["bytes_from_cache"] / 1e9 * edge.config.egress_usd_per_gb,
             bytesFromCache=totals["bytes_from_cache"],
             bytesFromOrigin=totals["bytes_from_origin"],
         )
 
     @router.post("/namespaces/{ns}/sign", response_model=SignOut)
-    async def sign(ns: str, body: SignIn, caller: Caller, request: Request) -> SignOut:
+    async def sign(
+        ns: str, body: SignIn, request: Request, caller: Principal = caller_dependency
+    ) -> SignOut:
         caller.require(ns)
         find(ns)
         path, expires = tenancy.sign(ns, validate_key(body.key), body.expires_in, body.method)
         return SignOut(url=str(request.base_url).rstrip("/") + path, expires_at=expires)
 
     @router.post("/namespaces/{ns}/keys", status_code=201, response_model=IssuedKeyOut)
-    async def rotate_key(ns: str, body: RotateIn, caller: Caller) -> IssuedKeyOut:
+    async def rotate_key(
+        ns: str, body: RotateIn, caller: Principal = caller_dependency
+    ) -> IssuedKeyOut:
         caller.require(ns)
         find(ns)
         issued = tenancy.rotate(ns, body.grace_seconds, caller.actor)
         return IssuedKeyOut(**dataclasses.asdict(issued))
 
     @router.get("/namespaces/{ns}/keys", response_model=list[KeyOut])
-    async def list_keys(ns: str, caller: Caller) -> list[KeyOut]:
+    async def list_keys(ns: str, caller: Principal = caller_dependency) -> list[KeyOut]:
         caller.require(ns)
         find(ns)
         return [KeyOut(**k) for k in tenancy.keys(ns)]
 
     @router.delete("/namespaces/{ns}/keys/{key_id}", status_code=204, response_class=Response)
-    async def revoke_key(ns: str, key_id: str, caller: Caller) -> Response:
+    async def revoke_key(ns: str, key_id: str, caller: Principal = caller_dependency) -> Response:
         caller.require(ns)
         find(ns)
         tenancy.revoke(ns, key_id, caller.actor)
         return Response(status_code=204)
 
     @router.post("/purge", response_model=PurgeOut)
-    async def purge(body: PurgeIn, caller: Caller) -> PurgeOut:
+    async def purge(body: PurgeIn, caller: Principal = caller_dependency) -> PurgeOut:
         caller.require(body.namespace)
         find(body.namespace)
         if (body.keys is None) == (body.prefix is None):
@@ -179,7 +185,7 @@ def portal_router(tenancy: Tenancy, admin_key: str | None) -> APIRouter:
         return PurgeOut(namespace=body.namespace, purged=purged)
 
     @router.get("/audit", response_model=list[AuditOut])
-    async def audit(caller: Caller, limit: int = 100) -> list[AuditOut]:
+    async def audit(limit: int = 100, caller: Principal = caller_dependency) -> list[AuditOut]:
         caller.require_admin()
         return [AuditOut(**row) for row in tenancy.store.audit_log(max(1, min(limit, 1000)))]
 
