@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from agentcache.errors import RequestError
 
@@ -11,6 +12,8 @@ NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 # Names that would read as routes or well-known paths if a namespace were bound to a host.
 RESERVED_NAMESPACES = frozenset({"api", "o", "metrics", "dashboard", "health", "admin", "static"})
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+# Right-to-left overrides and friends make a key display as something it is not.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 
 
 def validate_namespace(name: str) -> str:
@@ -30,9 +33,18 @@ def validate_key(key: str) -> str:
         raise RequestError(400, "invalid_key", f"object key longer than {MAX_KEY_BYTES} bytes")
     if _FORBIDDEN_CHARS.search(key) or "\ufffd" in key or _has_surrogates(key):
         raise RequestError(400, "invalid_key", "object key contains control characters")
-    if key.startswith("/") or any(part in ("", ".", "..") for part in key.split("/")):
+    if _has_dot_segments(key) or _has_dot_segments(unicodedata.normalize("NFKC", key)):
+        # The NFKC check catches look-alikes (fullwidth dots, ...) that an origin or a file
+        # system normalising names could turn into a real '..'.
         raise RequestError(400, "invalid_key", "object key has an empty, '.' or '..' segment")
+    if _BIDI_CONTROLS.search(key):
+        raise RequestError(400, "invalid_key", "object key contains bidirectional controls")
     return key
+
+
+def _has_dot_segments(key: str) -> bool:
+    normal = key.replace("\\", "/")
+    return normal.startswith("/") or any(part in ("", ".", "..") for part in normal.split("/"))
 
 
 def _has_surrogates(text: str) -> bool:
