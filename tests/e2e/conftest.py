@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ class EdgeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log = config.parent / "edge.log"
+        self.verify: ssl.SSLContext | bool = True  # trusts the edge's certificate under HTTPS
 
     def start(self) -> None:
         env = {**os.environ, "AGENTCACHE_PORT": str(self.port)}
@@ -41,7 +43,7 @@ class EdgeProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_until_up(f"{self.url}/api/health", self.process)
+        wait_until_up(f"{self.url}/api/health", self.process, verify=self.verify)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:

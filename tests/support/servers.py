@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -22,13 +23,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], timeout: float = 30.0, verify: str | bool = True
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server for {url} exited with {process.returncode}")
         with contextlib.suppress(httpx.HTTPError):
-            httpx.get(url, timeout=1.0)
+            httpx.get(url, timeout=1.0, verify=verify)
             return
         time.sleep(0.05)
     raise RuntimeError(f"server for {url} did not start in {timeout}s")
