@@ -24,7 +24,10 @@ def free_port() -> int:
 
 
 def wait_until_up(
-    url: str, process: subprocess.Popen[bytes], timeout: float = 30.0, verify: str | bool = True
+    url: str,
+    process: subprocess.Popen[bytes],
+    timeout: float = 30.0,
+    verify: ssl.SSLContext | bool = True,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
