@@ -15,7 +15,7 @@ from agentcache.cache.edge import Edge
 from agentcache.config import Features, Limits, NamespaceConfig, OriginSpec
 from agentcache.control.sealing import Sealer
 from agentcache.control.store import ControlStore, KeyRow, NamespaceRow
-from agentcache.errors import RequestError
+from agentcache.errors import ConfigError, RequestError
 from agentcache.namespace import Namespace, key_digest
 from agentcache.policy.classify import ClassPolicy
 from agentcache.policy.keys import validate_namespace
@@ -92,7 +92,10 @@ class Tenancy:
                 self.store.update_spec(config.name, spec_to_json(config))
             self._set_config_key(config)
         for row in self.store.namespaces():
-            self._activate(row)
+            try:
+                self._activate(row)
+            except ConfigError as exc:  # one broken tenant must not keep the others down
+                log.error("namespace %s not started: %s", row.name, exc)
 
     def _set_config_key(self, config: NamespaceConfig) -> None:
         """A TOML key is that namespace's key of record: it replaces earlier config keys."""
@@ -107,14 +110,16 @@ class Tenancy:
                 KeyRow(f"cfg-{secrets.token_hex(6)}", config.name, digest, self.clock(), None, None)
             )
 
-    def _insert(self, config: NamespaceConfig, source: str) -> tuple[str, str]:
+    def _insert(
+        self, config: NamespaceConfig, source: str, signing_secret: bytes | None = None
+    ) -> tuple[str, str]:
         access_key_id = "AK" + secrets.token_hex(9).upper()
         secret_access_key = secrets.token_urlsafe(30)
         self.store.insert_namespace(
             NamespaceRow(
                 config.name,
                 spec_to_json(config),
-                self.sealer.seal(secrets.token_bytes(32)),
+                self.sealer.seal(signing_secret or secrets.token_bytes(32)),
                 access_key_id,
                 self.sealer.seal(secret_access_key.encode()),
                 source,
@@ -141,25 +146,29 @@ class Tenancy:
 
     # -- administration ----------------------------------------------------------------------
 
-    def create(self, config: NamespaceConfig, actor: str) -> Created:
+    async def create(self, config: NamespaceConfig, actor: str) -> Created:
         validate_namespace(config.name)
+        if config.policy.min_ttl_seconds > config.policy.max_ttl_seconds:
+            raise RequestError(400, "bad_ttl", "ttl.min is larger than ttl.max")
         if config.name in self.edge.namespaces or self.store.namespace(config.name):
             raise RequestError(409, "namespace_exists", f"namespace {config.name!r} exists")
-        access_key_id, secret_access_key = self._insert(config, source="api")
-        api_key = new_api_key(config.name)
-        self.store.insert_key(
-            KeyRow(
-                secrets.token_hex(8),
-                config.name,
-                key_digest(api_key.encode()),
-                self.clock(),
-                None,
-                None,
+        signing_secret = secrets.token_bytes(32)
+        try:  # the origin first: a namespace that cannot start is never stored
+            namespace = self.edge.add_namespace(config, signing_secret=signing_secret)
+        except ConfigError as exc:
+            raise RequestError(400, "bad_origin", str(exc)) from None
+        try:
+            access_key_id, secret_access_key = self._insert(config, "api", signing_secret)
+            api_key = new_api_key(config.name)
+            digest = key_digest(api_key.encode())
+            self.store.insert_key(
+                KeyRow(secrets.token_hex(8), config.name, digest, self.clock(), None, None)
             )
-        )
-        row = self.store.namespace(config.name)
-        assert row is not None
-        self._activate(row)
+        except BaseException:
+            self.store.delete_namespace(config.name)
+            await self.edge.remove_namespace(config.name)
+            raise
+        self._refresh_keys(namespace)
         self._audit(actor, "namespace.create", config.name, {"source": "api"})
         return Created(config.name, api_key, access_key_id, secret_access_key)
 

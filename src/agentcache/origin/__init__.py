@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+
 from agentcache.config import OriginSpec
 from agentcache.errors import ConfigError
 from agentcache.origin.base import NotModified, Origin, OriginResponse
@@ -27,6 +29,17 @@ def _env(name: str | None) -> str | None:
     return value
 
 
+def _checked_url(url: str) -> str:
+    """An http(s) URL httpx will accept later, or a ConfigError now."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ConfigError(f"origin URL {url!r} is not valid: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigError(f"origin URL {url!r} needs http:// or https:// and a host")
+    return url
+
+
 def open_origin(spec: OriginSpec) -> Origin:
     """The origin for `spec`, with bounded retries on its idempotent calls."""
     inner: Origin
@@ -36,7 +49,7 @@ def open_origin(spec: OriginSpec) -> Origin:
         parts = urlsplit(spec.url)
         s3 = S3Origin(
             parts.netloc,
-            endpoint_url=spec.endpoint_url,
+            endpoint_url=_checked_url(spec.endpoint_url) if spec.endpoint_url else None,
             region=spec.region,
             access_key_id=_env(spec.access_key_id_env),
             secret_access_key=_env(spec.secret_access_key_env),
@@ -47,7 +60,7 @@ def open_origin(spec: OriginSpec) -> Origin:
         inner = Prefixed(s3, prefix.rstrip("/") + "/", owns_inner=True) if prefix else s3
     else:
         inner = HttpOrigin(
-            spec.url,
+            _checked_url(spec.url),
             connect_timeout_seconds=spec.connect_timeout_seconds,
             read_timeout_seconds=spec.read_timeout_seconds,
         )

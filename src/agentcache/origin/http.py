@@ -29,6 +29,8 @@ def translated_errors(url: str) -> Iterator[None]:
         raise OriginTimeout(f"origin timed out on {url}: {exc!r}") from exc
     except httpx.HTTPError as exc:
         raise OriginUnavailable(f"origin unreachable for {url}: {exc!r}") from exc
+    except httpx.InvalidURL as exc:
+        raise OriginRejected(f"origin URL {url} is not valid: {exc}") from exc
 
 
 def raise_for_status(response: httpx.Response) -> None:

@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from agentcache.control.tenancy import Tenancy
-from agentcache.errors import AgentCacheError, RequestError
+from agentcache.errors import RequestError
 from agentcache.server.portal import portal_router, presented_key
+from agentcache.server.portal_models import ErrorOut
 
 ORIGIN_CHECK_TIMEOUT_SECONDS = 3.0
 
@@ -39,27 +40,40 @@ def control_app(tenancy: Tenancy) -> FastAPI:
         presented = presented_key(request)
         return bool(admin_key and presented and hmac.compare_digest(presented, admin_key.encode()))
 
-    @app.get("/api/health", response_model=None)
+    @app.get(
+        "/api/health",
+        response_model=None,
+        responses={503: {"description": "a cache tier is failing"}},
+    )
     async def health(request: Request) -> JSONResponse:
-        """Tiers and origins. Namespace names only for the admin: they are tenants' data."""
+        """Tiers and origins. 503 only when a tier of this node fails: a failing origin is
+        reported ("degraded") but is no reason to take the node out of rotation, since it
+        still serves what it has. Namespace names only for the admin: they are tenants' data."""
         checks = await asyncio.gather(
             *(_check(ns.origin.check()) for ns in edge.namespaces.values())
         )
         failing = {name: why for name, why in zip(edge.namespaces, checks, strict=True) if why}
         tiers = edge.health()
-        ok = all(t.get("ok") for t in tiers.values()) and not failing
+        tiers_ok = all(t.get("ok") for t in tiers.values())
         origins: dict[str, Any] = {"checked": len(checks), "failing": len(failing)}
         if is_admin(request):
             origins["failures"] = failing
         body = {
-            "status": "ok" if ok else "degraded",
+            "status": "ok" if tiers_ok and not failing else "degraded",
             "tiers": tiers,
             "origins": origins,
             "bypass": edge.config.bypass,
         }
-        return JSONResponse(body, status_code=200 if ok else 503)
+        return JSONResponse(body, status_code=200 if tiers_ok else 503)
 
-    @app.get("/metrics", response_model=None)
+    @app.get(
+        "/metrics",
+        response_model=None,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            401: {"model": ErrorOut},
+        },
+    )
     async def metrics(request: Request) -> Response:
         """Prometheus exposition; per-namespace figures, so the admin key is required."""
         if admin_key and not is_admin(request):
@@ -89,6 +103,6 @@ def control_app(tenancy: Tenancy) -> FastAPI:
 async def _check(probe: Any) -> str | None:
     try:
         await asyncio.wait_for(probe, ORIGIN_CHECK_TIMEOUT_SECONDS)
-    except (AgentCacheError, TimeoutError) as exc:
+    except Exception as exc:  # a health probe reports any failure; it never fails itself
         return str(exc) or type(exc).__name__
     return None

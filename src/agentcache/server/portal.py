@@ -106,7 +106,7 @@ def portal_router(tenancy: Tenancy, admin_key: str | None) -> APIRouter:
         body: NamespaceIn, caller: Principal = caller_dependency
     ) -> CreatedOut:
         caller.require_admin()
-        created = tenancy.create(_config(body), caller.actor)
+        created = await tenancy.create(_config(body), caller.actor)
         return CreatedOut(**dataclasses.asdict(created))
 
     @router.get("/namespaces", response_model=list[NamespaceOut])

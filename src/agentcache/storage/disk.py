@@ -113,7 +113,11 @@ class DiskTier:
         self.tmp.mkdir(parents=True, exist_ok=True)
         self._spool_lock = os.open(self.tmp / ".owner", os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self._spool_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        db = sqlite3.connect(self.root / "index.sqlite3", isolation_level=None, timeout=10)
+        # One event loop uses the tier at a time, though not always from the thread that opened
+        # it (test clients run apps in a portal thread).
+        db = sqlite3.connect(
+            self.root / "index.sqlite3", isolation_level=None, timeout=10, check_same_thread=False
+        )
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
         if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
