@@ -80,3 +80,31 @@ def test_sizes() -> None:
     assert parse_size(5, "x") == 5
     with pytest.raises(ConfigError):
         parse_size(-1, "x")
+
+
+def test_the_example_tenants_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("STUDIO_KEY", "LEDGER_KEY"):
+        monkeypatch.setenv(name, f"{name.lower()}-0123456789abcdef")
+    config = load_config(Path(__file__).parent.parent / "examples" / "agentcache.toml", env={})
+    studio, ledger = config.namespaces
+    hours = [
+        p // 3600
+        for p in (
+            studio.policy.small_ttl_seconds,
+            studio.policy.large_ttl_seconds,
+            studio.policy.video_ttl_seconds,
+        )
+    ]
+    assert hours == [24, 6, 12]
+    assert (studio.features.jetty_speed_upload, studio.features.desktop_cdn) == (True, True)
+    hours = [
+        p // 3600
+        for p in (
+            ledger.policy.small_ttl_seconds,
+            ledger.policy.large_ttl_seconds,
+            ledger.policy.video_ttl_seconds,
+        )
+    ]
+    assert hours == [6, 3, 6]
+    assert (ledger.features.jetty_speed_upload, ledger.features.desktop_cdn) == (False, False)
+    assert ledger.limits.requests_per_second == 500
