@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agentcache.errors import ConfigError, RequestError
-from agentcache.policy.classify import ClassPolicy
+from agentcache.policy.classify import TTL_FIELDS, ClassPolicy
 from agentcache.policy.keys import validate_namespace
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
@@ -149,30 +149,19 @@ def _origin(value: Any, where: str, base: Path) -> OriginSpec:
     return spec
 
 
-_TTL_NAMES = {
-    "small": "small_ttl_seconds",
-    "ai": "ai_ttl_seconds",
-    "large": "large_ttl_seconds",
-    "video": "video_ttl_seconds",
-    "live_playlist": "live_playlist_ttl_seconds",
-    "min": "min_ttl_seconds",
-    "max": "max_ttl_seconds",
-}
-
-
 _STALE_WINDOWS = ("stale_while_revalidate_seconds", "stale_if_error_seconds")
 
 
 def _policy(ns: Mapping[str, Any], where: str) -> ClassPolicy:
     ttl = ns.get("ttl", {})
-    unknown = set(ttl) - set(_TTL_NAMES)
+    unknown = set(ttl) - set(TTL_FIELDS)
     if unknown:
         raise ConfigError(f"{where}.ttl: unknown class(es) {', '.join(sorted(unknown))}")
     values: dict[str, int] = {}
     for name, seconds in ttl.items():
         if not isinstance(seconds, int) or seconds < 0:
             raise ConfigError(f"{where}.ttl.{name}: must be a whole number of seconds >= 0")
-        values[_TTL_NAMES[name]] = seconds
+        values[TTL_FIELDS[name]] = seconds
     if "large_threshold_bytes" in ns:
         values["large_threshold_bytes"] = parse_size(ns["large_threshold_bytes"], where)
     for window in _STALE_WINDOWS:

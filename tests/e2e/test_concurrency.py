@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import psutil
 import xxhash
+from bench.common import wan_proxy
 
 from tests.e2e.conftest import EDGE_KEY, EdgeProcess, write_config
 from tests.support.origins import HttpOriginUnderTest, http_test_origin
-from tests.support.wan import wan_proxy
 
 AUTH = {"Authorization": f"Bearer {EDGE_KEY}"}
 MB = 1024 * 1024
@@ -42,6 +42,10 @@ async def timed_get(
     return first, digest.hexdigest(), length, response.headers.get("x-cache", "")
 
 
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
 def seeded(url: str, root: Path, key: str, body: bytes) -> HttpOriginUnderTest:
     origin = http_test_origin(url, root)
     origin.seed(key, body)
@@ -57,7 +61,8 @@ def test_200_concurrent_cold_gets_make_one_origin_request(
     origin = seeded(http_origin_url, http_origin_root, "e2e/cold.bin", body)
     # 40 ms round trip and 400 Mbit/s: the fill takes about a second, long enough for every
     # client to arrive while it is in flight.
-    with wan_proxy(http_origin_url, rtt_ms=40, mbps=400) as far_origin:
+    with wan_proxy(port_of(http_origin_url), rtt_ms=40, mbps=400) as wan_port:
+        far_origin = f"http://127.0.0.1:{wan_port}"
         prefix_url = f"{far_origin}/{origin.prefix}"
         edge = edge_factory(write_config(tmp_path / "agentcache.toml", f'url = "{prefix_url}"'))
         edge.start()
@@ -89,7 +94,8 @@ def test_sigkill_mid_fill_never_serves_a_truncated_object(
 ) -> None:
     body = os.urandom(40 * MB)
     origin = seeded(http_origin_url, http_origin_root, "e2e/killed.bin", body)
-    with wan_proxy(http_origin_url, rtt_ms=10, mbps=160) as far_origin:  # 20 MB/s: 2 s fill
+    with wan_proxy(port_of(http_origin_url), rtt_ms=10, mbps=160) as wan_port:  # 20 MB/s
+        far_origin = f"http://127.0.0.1:{wan_port}"
         config = write_config(tmp_path / "agentcache.toml", f'url = "{far_origin}/{origin.prefix}"')
         edge = edge_factory(config)
         edge.start()

@@ -33,6 +33,18 @@ _AI_TYPES = (
 )
 
 
+# How configuration and the portal name each TTL: {"small": "small_ttl_seconds", ...}.
+TTL_FIELDS = {
+    "small": "small_ttl_seconds",
+    "ai": "ai_ttl_seconds",
+    "large": "large_ttl_seconds",
+    "video": "video_ttl_seconds",
+    "live_playlist": "live_playlist_ttl_seconds",
+    "min": "min_ttl_seconds",
+    "max": "max_ttl_seconds",
+}
+
+
 class ContentClass(StrEnum):
     SMALL = "small"
     AI = "ai"

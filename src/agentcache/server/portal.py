@@ -17,7 +17,7 @@ from agentcache.config import Features, Limits, NamespaceConfig, OriginSpec
 from agentcache.control.tenancy import Tenancy
 from agentcache.errors import RequestError
 from agentcache.namespace import Namespace, key_digest
-from agentcache.policy.classify import ClassPolicy
+from agentcache.policy.classify import TTL_FIELDS, ClassPolicy
 from agentcache.policy.keys import validate_key
 from agentcache.server.portal_models import (
     AuditOut,
@@ -40,15 +40,6 @@ from agentcache.server.portal_models import (
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422)
-}
-_TTL_FIELDS = {
-    "small": "small_ttl_seconds",
-    "ai": "ai_ttl_seconds",
-    "large": "large_ttl_seconds",
-    "video": "video_ttl_seconds",
-    "live_playlist": "live_playlist_ttl_seconds",
-    "min": "min_ttl_seconds",
-    "max": "max_ttl_seconds",
 }
 
 
@@ -194,7 +185,7 @@ def portal_router(tenancy: Tenancy, admin_key: str | None) -> APIRouter:
 
 def _config(body: NamespaceIn) -> NamespaceConfig:
     policy: dict[str, int] = {
-        _TTL_FIELDS[name]: seconds
+        TTL_FIELDS[name]: seconds
         for name, seconds in body.ttl.model_dump(exclude_none=True).items()
     }
     for name in (
@@ -231,7 +222,7 @@ def _describe(ns: Namespace, used_bytes: int) -> NamespaceOut:
         if origin
         else None,
         features=FeaturesModel(**dataclasses.asdict(config.features)),
-        ttl={name: getattr(policy, field) for name, field in _TTL_FIELDS.items()},
+        ttl={name: getattr(policy, field) for name, field in TTL_FIELDS.items()},
         quota_bytes=config.quota_bytes,
         used_bytes=used_bytes,
         limits=LimitsModel(**dataclasses.asdict(config.limits)),
