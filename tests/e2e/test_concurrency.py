@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -162,16 +163,16 @@ def test_rss_stays_bounded_streaming_twenty_1gb_objects(
         async with httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=32)) as c:
             return await asyncio.gather(*(fetch(c, i) for i in range(20)))
 
-    misses = asyncio.run(round_of_twenty())
-    hits = asyncio.run(round_of_twenty())
+    try:
+        misses = asyncio.run(round_of_twenty())
+        hits = asyncio.run(round_of_twenty())
+        status = Path(f"/proc/{worker.pid}/status").read_text().splitlines()
+        peak_kib = int(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+    finally:
+        edge.stop()
+        shutil.rmtree(tmp_path / "cache", ignore_errors=True)  # 20 GB of cached bodies
+        shutil.rmtree(tmp_path / "origin", ignore_errors=True)
     assert misses == [(gb, "MISS")] * 20
     assert hits == [(gb, "HIT")] * 20
-    peak_kib = int(
-        next(
-            line.split()[1]
-            for line in Path(f"/proc/{worker.pid}/status").read_text().splitlines()
-            if line.startswith("VmHWM:")
-        )
-    )
     print(f"edge worker peak RSS streaming 20 x 1 GB (miss, then hit): {peak_kib / 1024:.0f} MB")
     assert peak_kib * 1024 < 300 * MB, f"peak RSS {peak_kib / 1024:.0f} MB"

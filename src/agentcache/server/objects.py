@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 5 * 1024**4  # S3's object size limit
 _BodyFactory = Callable[[int, int], AsyncIterator[bytes]]
+# Granian queues body messages per response; smaller messages keep a slow reader's backlog small.
+SEND_PIECE_BYTES = 256 * 1024
 
 
 class ObjectHandler:
@@ -296,7 +298,9 @@ class ObjectHandler:
         if plan.status != 304:
             try:
                 async for piece in body(plan.start, plan.end):
-                    await send({"type": "http.response.body", "body": piece, "more_body": True})
+                    for at in range(0, len(piece), SEND_PIECE_BYTES):
+                        chunk = piece[at : at + SEND_PIECE_BYTES]
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     sent += len(piece)
             except (CorruptEntry, OriginError) as exc:
                 # Headers are gone: end the response short so the client sees a truncated body
