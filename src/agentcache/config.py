@@ -254,6 +254,8 @@ def load_config(path: Path | None, env: Mapping[str, str] = os.environ) -> Confi
         **{k: parse_size(v, f"[cache].{k}") for k, v in cache.items() if k.endswith("_bytes")},
         fsync=bool(cache.get("fsync", False)),
     )
+    if not 4096 <= cache_cfg.block_bytes <= 64 * 2**20:
+        raise ConfigError("[cache]: block_bytes must be between 4 KiB and 64 MiB")
     if bool(server.get("tls_cert")) != bool(server.get("tls_key")):
         raise ConfigError("[server]: tls_cert and tls_key go together")
     if cache_cfg.memory_admit_max_bytes > cache_cfg.memory_max_bytes:

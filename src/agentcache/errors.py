@@ -7,6 +7,7 @@ AgentCacheError
 │   ├── OriginNotFound          the object does not exist (404)
 │   ├── OriginRejected          the origin refused the request (403, 4xx)
 │   ├── OriginPreconditionFailed a conditional write lost (412)
+│   ├── OriginConflict          the key cannot be written there (409)
 │   └── OriginUnavailable       connection refused, reset, 5xx: worth a retry (502)
 │       └── OriginTimeout       no answer in time (504)
 └── StorageError                a cache tier failed
@@ -52,6 +53,11 @@ class OriginRejected(OriginError):
 class OriginPreconditionFailed(OriginError):
     status = 412
     code = "precondition_failed"
+
+
+class OriginConflict(OriginError):
+    status = 409
+    code = "conflict"
 
 
 class OriginUnavailable(OriginError):

@@ -36,3 +36,13 @@ def test_namespace_overrides_and_clamps() -> None:
     assert policy.ttl_seconds(ContentClass.SMALL) == 10
     assert policy.ttl_seconds(ContentClass.AI) == 3600
     assert classify("x.bin", "application/octet-stream", MB, policy) is ContentClass.LARGE
+
+
+def test_hls_playlists_get_the_live_playlist_ttl() -> None:
+    from agentcache.policy.classify import class_ttl_seconds
+
+    policy = ClassPolicy(live_playlist_ttl_seconds=2, video_ttl_seconds=3600)
+    assert class_ttl_seconds("v/index.m3u8", "x", ContentClass.VIDEO, policy) == 2
+    assert class_ttl_seconds("v/p", "application/vnd.apple.mpegurl", ContentClass.VIDEO,
+                             policy) == 2
+    assert class_ttl_seconds("v/seg1.ts", "video/mp2t", ContentClass.VIDEO, policy) == 3600

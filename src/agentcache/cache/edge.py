@@ -7,6 +7,7 @@ a stored copy the origin just confirmed (REVALIDATED), or a fill in progress (MI
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -21,7 +22,7 @@ from agentcache.errors import CorruptEntry, OriginNotFound, OriginUnavailable
 from agentcache.metrics import Metrics
 from agentcache.namespace import Namespace, buckets
 from agentcache.origin import NotModified, Origin, OriginResponse, Prefixed, open_origin
-from agentcache.policy.classify import classify
+from agentcache.policy.classify import class_ttl_seconds, classify
 from agentcache.policy.freshness import freshness
 from agentcache.policy.keys import cache_key
 from agentcache.storage.base import StoredObject
@@ -133,7 +134,8 @@ class Edge:
 
     def make_entry(self, ns: Namespace, key: str, info: ObjectInfo) -> Entry:
         content_class = classify(key, info.content_type, info.size, ns.policy)
-        fresh = freshness(info, ns.policy.ttl_seconds(content_class), ns.policy)
+        class_ttl = class_ttl_seconds(key, info.content_type, content_class, ns.policy)
+        fresh = freshness(info, class_ttl, ns.policy)
         return Entry(
             cache_key(ns.name, key),
             info,
@@ -173,7 +175,8 @@ class Edge:
                 return Hit(stored, "HIT")
             if stored.entry.may_serve_while_revalidating(now):
                 if ck not in self._fills:  # one background refresh at a time
-                    self._start_fill(ns, key, stored)
+                    with contextlib.suppress(OSError):  # no spool: refresh on a later request
+                        self._start_fill(ns, key, stored)
                 return Hit(stored, "STALE")
         fill = self._fills.get(ck)
         if fill is None:
@@ -201,7 +204,8 @@ class Edge:
             raise
         if isinstance(outcome, Revalidated):
             fill.release()
-            assert stored is not None
+            if stored is None:  # joined another request's revalidation; our copy was evicted
+                return await self.read(ns, key)
             stored.entry = outcome.entry
             return Hit(stored, "REVALIDATED")
         return Miss(fill, outcome)
@@ -231,7 +235,7 @@ class Edge:
     def _start_fill(self, ns: Namespace, key: str, prior: StoredObject | None) -> Fill:
         ck = cache_key(ns.name, key)
         path, fd = self.disk.spool()
-        fill = Fill(ck, path, fd, self.config.cache.block_bytes)
+        fill = Fill(ck, path, fd, self.config.cache.block_bytes, ns)
         self._fills[ck] = fill
         etag = prior.entry.info.etag if prior is not None else None
 
@@ -286,6 +290,8 @@ class Edge:
         assert entry is not None
         if not (fill.keep and entry.storable):
             return
+        if self.namespaces.get(fill.namespace.name) is not fill.namespace:
+            return  # the namespace was deleted during the fill: a new one must not inherit it
         size = entry.info.size
         if self.memory.admits(size):
             self.memory.put(entry, os.pread(fill.fd, size, 0))

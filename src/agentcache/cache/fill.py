@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentcache.entry import Entry, ObjectInfo
-from agentcache.errors import OriginUnavailable
+from agentcache.errors import OriginUnavailable, StorageError
+from agentcache.namespace import Namespace
 from agentcache.origin.base import NotModified, OriginResponse
 from agentcache.storage.checksum import BlockHasher
 
@@ -35,8 +36,11 @@ Complete = Callable[["Fill"], None]
 
 
 class Fill:
-    def __init__(self, key: str, spool: Path, fd: int, block_bytes: int) -> None:
+    def __init__(
+        self, key: str, spool: Path, fd: int, block_bytes: int, namespace: Namespace
+    ) -> None:
         self.key = key
+        self.namespace = namespace
         self.spool = spool
         self.fd = fd
         self.ready: asyncio.Future[Entry | Revalidated] = asyncio.get_running_loop().create_future()
@@ -98,7 +102,10 @@ class Fill:
         async for chunk in response.chunks:
             if self.written + len(chunk) > size:
                 raise OriginUnavailable(f"origin sent more than {size} bytes for {self.key!r}")
-            os.pwrite(self.fd, chunk, self.written)
+            try:
+                os.pwrite(self.fd, chunk, self.written)
+            except OSError as exc:  # a full or failing cache disk
+                raise StorageError(f"cannot spool {self.key!r}: {exc}") from exc
             self.hasher.update(chunk)
             self.written += len(chunk)
             on_bytes(len(chunk))

@@ -4,6 +4,7 @@ created next to the control database."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -24,10 +25,16 @@ class Sealer:
         if env_value:
             return cls(env_value.encode())
         if not path.exists():
+            # Written aside and linked into place: workers starting together all read one
+            # complete key, whichever of them made it.
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            temp = path.with_name(f".{path.name}.{os.getpid()}")
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(Fernet.generate_key())
+            with contextlib.suppress(FileExistsError):
+                os.link(temp, path)
+            temp.unlink()
         return cls(path.read_bytes().strip())
 
     def seal(self, secret: bytes) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,12 +86,14 @@ class Tenancy:
     def load(self, declared: tuple[NamespaceConfig, ...]) -> None:
         """Reconcile TOML-declared namespaces into the store, then start every namespace."""
         for config in declared:
-            row = self.store.namespace(config.name)
-            if row is None:
-                self._insert(config, source="config")
-            else:
-                self.store.update_spec(config.name, spec_to_json(config))
-            self._set_config_key(config)
+            try:
+                if self.store.namespace(config.name) is None:
+                    self._insert(config, source="config")
+                else:
+                    self.store.update_spec(config.name, spec_to_json(config))
+                self._set_config_key(config)
+            except sqlite3.IntegrityError:
+                pass  # another worker starting at the same moment stored it first
         for row in self.store.namespaces():
             try:
                 self._activate(row)

@@ -6,11 +6,12 @@ import contextlib
 import mimetypes
 import os
 import secrets
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from agentcache.entry import DEFAULT_CONTENT_TYPE, ObjectInfo
-from agentcache.errors import OriginNotFound, OriginRejected
+from agentcache.errors import OriginConflict, OriginNotFound, OriginRejected
 from agentcache.origin.base import READ_CHUNK_BYTES, NotModified, OriginResponse
 from agentcache.policy.ranges import ByteRange
 
@@ -40,9 +41,9 @@ class FileOrigin:
         path = self._path(key)
         try:
             st = path.stat()
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:  # missing, a file where a directory should be, a name too long
             raise OriginNotFound(key) from None
-        if not path.is_file():
+        if not stat.S_ISREG(st.st_mode):
             raise OriginNotFound(key)
         return _info(path, st)
 
@@ -52,9 +53,12 @@ class FileOrigin:
         path = self._path(key)
         try:
             fd = os.open(path, os.O_RDONLY)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        except OSError:
             raise OriginNotFound(key) from None
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # a directory opens too; it is not an object
+            os.close(fd)
+            raise OriginNotFound(key)
         info = _info(path, st)
         if if_none_match is not None and if_none_match == info.etag:
             os.close(fd)
@@ -71,19 +75,25 @@ class FileOrigin:
         self, key: str, body: AsyncIterator[bytes], *, size: int | None, content_type: str
     ) -> ObjectInfo:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             with temp.open("wb") as out:
                 async for chunk in body:
                     out.write(chunk)
             os.replace(temp, path)  # readers see the old file or the new one, never a mix
+        except OSError as exc:  # the key collides with a directory, a name is too long, ...
+            raise OriginConflict(f"cannot write {key!r}: {exc.strerror}") from None
         finally:
-            temp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                temp.unlink(missing_ok=True)
         return _info(path, path.stat())
 
     async def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise OriginConflict(f"cannot delete {key!r}: {exc.strerror}") from None
 
     async def check(self) -> None:
         if not self.root.is_dir():

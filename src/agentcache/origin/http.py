@@ -18,6 +18,7 @@ from agentcache.errors import (
 )
 from agentcache.origin.base import NotModified, OriginResponse
 from agentcache.policy.conditional import parse_http_date
+from agentcache.policy.numbers import is_decimal
 from agentcache.policy.ranges import ByteRange
 
 
@@ -63,7 +64,7 @@ def _info(headers: httpx.Headers, size: int) -> ObjectInfo:
         # §5.3: an invalid Expires (such as "0") means already expired.
         expires=_date(headers, "expires") or (0.0 if "expires" in headers else None),
         date=_date(headers, "date"),
-        age_seconds=int(age) if age.isdigit() else 0,
+        age_seconds=int(age) if is_decimal(age) else 0,
         vary=headers.get("vary"),
     )
 
@@ -72,10 +73,10 @@ def _total_size(response: httpx.Response) -> int:
     content_range = response.headers.get("content-range", "")
     if response.status_code == 206 and "/" in content_range:
         total = content_range.rsplit("/", 1)[1]
-        if total.isdigit():
+        if is_decimal(total):
             return int(total)
     length = response.headers.get("content-length")
-    if length is None or not length.isdigit():
+    if length is None or not is_decimal(length):
         raise OriginRejected(f"origin sent no usable Content-Length for {response.request.url}")
     return int(length)
 

@@ -81,6 +81,24 @@ class ClassPolicy:
         return max(self.min_ttl_seconds, min(self.max_ttl_seconds, ttl_seconds))
 
 
+_PLAYLIST_TYPES = ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl")
+
+
+def is_playlist(key: str, content_type: str) -> bool:
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    return key.lower().endswith(".m3u8") or ctype in _PLAYLIST_TYPES
+
+
+def class_ttl_seconds(
+    key: str, content_type: str, content_class: ContentClass, policy: ClassPolicy
+) -> int:
+    """The class TTL; an HLS playlist gets the short live-playlist TTL, since a live playlist
+    changes every segment (telling VOD playlists apart needs their body: a later step)."""
+    if content_class is ContentClass.VIDEO and is_playlist(key, content_type):
+        return policy.clamp(policy.live_playlist_ttl_seconds)
+    return policy.ttl_seconds(content_class)
+
+
 def classify(key: str, content_type: str, size: int, policy: ClassPolicy) -> ContentClass:
     """Video by name or type first (HLS segments can be large), then size, then text-likeness."""
     name = key.rsplit("/", 1)[-1].lower()

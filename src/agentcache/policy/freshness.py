@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from agentcache.entry import ObjectInfo
 from agentcache.policy.classify import ClassPolicy
+from agentcache.policy.numbers import is_decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +32,9 @@ def parse_cache_control(value: str | None) -> CacheControl:
         name, _, arg = part.strip().partition("=")
         name = name.strip().lower()
         arg = arg.strip().strip('"')
-        if arg.isdigit():
+        if is_decimal(arg):
             seconds[name] = int(arg)
-        elif name and not arg:
+        elif name:  # no-cache="field" and the like count as the bare directive
             flags.add(name)
     return CacheControl(
         max_age=seconds.get("max-age"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentcache.errors import RequestError
+from agentcache.policy.numbers import is_decimal
 
 MAX_RANGE_HEADER_BYTES = 1024
 
@@ -69,4 +70,4 @@ def _parse_one(spec: str, size: int) -> ByteRange:
 
 
 def _digits_or_empty(*parts: str) -> bool:
-    return all(p == "" or (p.isascii() and p.isdigit()) for p in parts)
+    return all(p == "" or is_decimal(p) for p in parts)

@@ -12,6 +12,7 @@ import hmac
 from urllib.parse import quote
 
 from agentcache.errors import RequestError
+from agentcache.policy.numbers import is_decimal
 
 EXPIRES_PARAM = "X-Expires"
 SIGNATURE_PARAM = "X-Signature"
@@ -39,7 +40,7 @@ def verify(
     now: float,
 ) -> None:
     """Raise a 403 unless the signature matches and has not expired. HEAD rides on GET."""
-    if not expires_text.isdigit() or len(expires_text) > 12:
+    if not is_decimal(expires_text) or len(expires_text) > 12:
         raise RequestError(403, "bad_signature", "malformed expiry")
     expires = int(expires_text)
     signed_method = "GET" if method == "HEAD" else method

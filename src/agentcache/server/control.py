@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,7 @@ from agentcache.server.portal import portal_router, presented_key
 from agentcache.server.portal_models import ErrorOut
 
 ORIGIN_CHECK_TIMEOUT_SECONDS = 3.0
+ORIGIN_PROBE_SECONDS = 10.0
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
@@ -36,6 +38,18 @@ def control_app(tenancy: Tenancy) -> FastAPI:
     )
     app.include_router(portal_router(tenancy, admin_key))
 
+    probed: dict[str, Any] = {"at": float("-inf")}
+
+    async def probe_origins() -> tuple[dict[str, str], int]:
+        """Origin checks, at most once per ORIGIN_PROBE_SECONDS: health is unauthenticated and
+        must not turn each call into one origin request per namespace."""
+        if time.monotonic() - probed["at"] >= ORIGIN_PROBE_SECONDS:
+            namespaces = list(edge.namespaces.items())  # the set may change while we await
+            checks = await asyncio.gather(*(_check(ns.origin.check()) for _, ns in namespaces))
+            failing = {name: why for (name, _), why in zip(namespaces, checks, strict=True) if why}
+            probed.update(at=time.monotonic(), failing=failing, checked=len(namespaces))
+        return probed["failing"], probed["checked"]
+
     def is_admin(request: Request) -> bool:
         presented = presented_key(request)
         return bool(admin_key and presented and hmac.compare_digest(presented, admin_key.encode()))
@@ -49,13 +63,10 @@ def control_app(tenancy: Tenancy) -> FastAPI:
         """Tiers and origins. 503 only when a tier of this node fails: a failing origin is
         reported ("degraded") but is no reason to take the node out of rotation, since it
         still serves what it has. Namespace names only for the admin: they are tenants' data."""
-        checks = await asyncio.gather(
-            *(_check(ns.origin.check()) for ns in edge.namespaces.values())
-        )
-        failing = {name: why for name, why in zip(edge.namespaces, checks, strict=True) if why}
+        failing, checked = await probe_origins()
         tiers = edge.health()
         tiers_ok = all(t.get("ok") for t in tiers.values())
-        origins: dict[str, Any] = {"checked": len(checks), "failing": len(failing)}
+        origins: dict[str, Any] = {"checked": checked, "failing": len(failing)}
         if is_admin(request):
             origins["failures"] = failing
         body = {
@@ -76,7 +87,7 @@ def control_app(tenancy: Tenancy) -> FastAPI:
     )
     async def metrics(request: Request) -> Response:
         """Prometheus exposition; per-namespace figures, so the admin key is required."""
-        if admin_key and not is_admin(request):
+        if not is_admin(request):  # no admin key configured: nobody reads tenants' figures
             return error(401, "unauthorized", "metrics need the admin key (Bearer)")
         return Response(
             edge.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"

@@ -12,9 +12,10 @@ from urllib.parse import parse_qs
 
 from agentcache.cache.edge import Bypass, Edge, Hit
 from agentcache.entry import DEFAULT_CONTENT_TYPE, Entry
-from agentcache.errors import CorruptEntry, OriginError, RequestError
+from agentcache.errors import CorruptEntry, OriginError, RequestError, StorageError
 from agentcache.namespace import Namespace
 from agentcache.policy.keys import cache_key, validate_key
+from agentcache.policy.numbers import is_decimal
 from agentcache.policy.ranges import RangeNotSatisfiable
 from agentcache.policy.signing import EXPIRES_PARAM, SIGNATURE_PARAM, verify
 from agentcache.server.http import (
@@ -94,6 +95,9 @@ class ObjectHandler:
         except OriginError as exc:
             log.info("origin error: %s", exc)
             await send_error(send, exc.status, exc.code, str(exc))
+        except StorageError as exc:
+            log.error("cache storage error: %s", exc)
+            await send_error(send, 502, "cache_error", "the cache could not serve this object")
         except Exception:
             # A bug, not bad input: log it, and answer JSON if no response has started yet.
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
@@ -129,7 +133,7 @@ class ObjectHandler:
         age = int(now - entry.stored_at)
         if obj.headers is None or obj.headers_for != (age, "HIT", "memory"):
             plan = Plan(200, 0, entry.info.size, full=True)
-            base = entry_headers(entry, private=True)
+            base = entry_headers(entry)
             obj.headers = response_headers(base, plan, entry.info.size, age, "HIT", "memory")
             obj.headers_for = (age, "HIT", "memory")
         return ns, obj, obj.headers
@@ -211,6 +215,7 @@ class ObjectHandler:
                 finally:
                     fill.release()
                 return
+        raise CorruptEntry(f"{ns.name}/{key} was corrupt twice in a row")
 
     async def _head(
         self, ns: Namespace, key: str, headers: dict[str, str], send: Send, started: float
@@ -238,7 +243,7 @@ class ObjectHandler:
         if plan.full and hot.headers is not None and hot.headers_for == (age, result, tier):
             response = hot.headers  # the common hit: headers built once per second per entry
         else:
-            base = entry_headers(entry, private=True)
+            base = entry_headers(entry)
             response = response_headers(base, plan, entry.info.size, age, result, tier)
             if plan.full:
                 hot.headers, hot.headers_for = response, (age, result, tier)
@@ -302,7 +307,7 @@ class ObjectHandler:
                         chunk = piece[at : at + SEND_PIECE_BYTES]
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     sent += len(piece)
-            except (CorruptEntry, OriginError) as exc:
+            except (StorageError, OriginError) as exc:
                 # Headers are gone: end the response short so the client sees a truncated body
                 # (Content-Length promises more) instead of wrong bytes.
                 log.error("aborting response for %s after %d bytes: %s", entry.key, sent, exc)
@@ -315,7 +320,7 @@ class ObjectHandler:
     async def _start(
         self, send: Send, ns: Namespace, entry: Entry, plan: Plan, result: str, tier: str
     ) -> None:
-        base = entry_headers(entry, private=True)
+        base = entry_headers(entry)
         headers = response_headers(
             base, plan, entry.info.size, entry.age_seconds(self.edge.clock()), result, tier
         )
@@ -370,7 +375,7 @@ def _content_length(headers: dict[str, str]) -> int | None:
     value = headers.get("content-length")
     if value is None:
         return None
-    if not value.isdigit():
+    if not is_decimal(value):
         raise RequestError(400, "bad_content_length", "Content-Length is not a number")
     if int(value) > MAX_UPLOAD_BYTES:
         raise RequestError(413, "too_large", f"uploads are limited to {MAX_UPLOAD_BYTES} bytes")

@@ -49,16 +49,20 @@ def plan_read(entry: Entry, headers: Mapping[str, str]) -> Plan:
     return Plan(200, 0, info.size)
 
 
-def entry_headers(entry: Entry, *, private: bool) -> list[Header]:
-    """Headers that depend only on the stored version (built once per memory entry)."""
+def entry_headers(entry: Entry) -> list[Header]:
+    """Headers that depend only on the stored version (built once per memory entry).
+
+    Every read is authenticated (a key or a signed URL), so downstream caches are told
+    `private` whatever the origin said: a shared proxy in front of the edge must never hand
+    one tenant's object to a request that carried no key. The lifetime is the edge's own.
+    """
     info = entry.info
-    cache_control = info.cache_control or (
-        f"{'private' if private else 'public'}, max-age={int(entry.ttl_seconds)}"
-    )
+    ttl = int(entry.ttl_seconds)
+    cache_control = f"private, max-age={ttl}" if ttl > 0 else "private, no-cache"
     headers = [
         (b"content-type", _safe(info.content_type)),
         (b"accept-ranges", b"bytes"),
-        (b"cache-control", _safe(cache_control)),
+        (b"cache-control", cache_control.encode()),
     ]
     if info.etag:
         headers.append((b"etag", _safe(info.etag)))

@@ -235,20 +235,21 @@ class DiskTier:
         doomed: list[str] = []
         quota = self._quotas.get(namespace)
         while quota is not None and self.used_bytes(namespace) > quota:
-            doomed += self._remove_rows(
-                self.db.execute(
-                    "SELECT key, namespace, path, size FROM entries WHERE namespace = ? "
-                    "ORDER BY accessed_at LIMIT 1",
-                    (namespace,),
-                ).fetchall()
-            )
+            if not (evicted := self._evict_one("WHERE namespace = ?", (namespace,))):
+                break  # totals and rows disagree: never spin
+            doomed += evicted
         while self.used_bytes() > self.max_bytes:
-            doomed += self._remove_rows(
-                self.db.execute(
-                    "SELECT key, namespace, path, size FROM entries ORDER BY accessed_at LIMIT 1"
-                ).fetchall()
-            )
+            if not (evicted := self._evict_one("", ())):
+                break
+            doomed += evicted
         return doomed
+
+    def _evict_one(self, where: str, args: tuple[str, ...]) -> list[str]:
+        rows = self.db.execute(
+            f"SELECT key, namespace, path, size FROM entries {where} ORDER BY accessed_at LIMIT 1",
+            args,
+        ).fetchall()
+        return self._remove_rows(rows)
 
     def used_bytes(self, namespace: str = "") -> int:
         row = self.db.execute("SELECT bytes FROM totals WHERE id = ?", (namespace,)).fetchone()
@@ -257,9 +258,13 @@ class DiskTier:
     # -- reads and invalidation ------------------------------------------------------------
 
     async def get(self, key: str) -> DiskObject | None:
-        row = self.db.execute(
-            "SELECT path, entry, checksums, block_bytes FROM entries WHERE key = ?", (key,)
-        ).fetchone()
+        try:
+            row = self.db.execute(
+                "SELECT path, entry, checksums, block_bytes FROM entries WHERE key = ?", (key,)
+            ).fetchone()
+        except sqlite3.Error as exc:  # a broken index costs hits, never a request
+            self.last_error = f"index read failed: {exc}"
+            return None
         if row is None:
             return None
         self._touch(key)
