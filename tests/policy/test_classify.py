@@ -43,6 +43,7 @@ def test_hls_playlists_get_the_live_playlist_ttl() -> None:
 
     policy = ClassPolicy(live_playlist_ttl_seconds=2, video_ttl_seconds=3600)
     assert class_ttl_seconds("v/index.m3u8", "x", ContentClass.VIDEO, policy) == 2
-    assert class_ttl_seconds("v/p", "application/vnd.apple.mpegurl", ContentClass.VIDEO,
-                             policy) == 2
+    assert (
+        class_ttl_seconds("v/p", "application/vnd.apple.mpegurl", ContentClass.VIDEO, policy) == 2
+    )
     assert class_ttl_seconds("v/seg1.ts", "video/mp2t", ContentClass.VIDEO, policy) == 3600
