@@ -131,6 +131,9 @@ class Metrics:
         for counter in (self.origin_requests, self.origin_bytes):
             with contextlib.suppress(KeyError):
                 counter.remove(namespace)
+        for method in ("PUT", "DELETE"):
+            with contextlib.suppress(KeyError):
+                self.writes.remove(namespace, method)
 
     def record_origin(self, namespace: str) -> None:
         self.origin_requests.labels(namespace).inc()

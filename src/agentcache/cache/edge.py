@@ -106,9 +106,7 @@ class Edge:
     ) -> int:
         """Drop cached copies in one namespace: these keys, or every key under `prefix`."""
         if keys is not None:
-            for key in keys:
-                await self.drop(cache_key(name, key))
-            return len(keys)
+            return sum([await self.drop(cache_key(name, key)) for key in keys])
         start = cache_key(name, prefix or "")
         for ck in [ck for ck in self._fills if ck.startswith(start)]:
             self._fills.pop(ck).keep = False
@@ -230,6 +228,7 @@ class Edge:
         self.metrics.record_origin(ns.name)
         response = await ns.origin.get(key)
         assert isinstance(response, OriginResponse)  # unconditional GET
+        response.chunks = _counted(response.chunks, self.metrics.origin_bytes.labels(ns.name).inc)
         return Bypass(self.make_entry(ns, key, response.info), response)
 
     def _start_fill(self, ns: Namespace, key: str, prior: StoredObject | None) -> Fill:
@@ -311,13 +310,15 @@ class Edge:
     async def invalidate(self, ns: Namespace, key: str) -> None:
         await self.drop(cache_key(ns.name, key))
 
-    async def drop(self, ck: str) -> None:
-        """Drop every tier's copy and stop an in-flight fill from committing old bytes."""
+    async def drop(self, ck: str) -> bool:
+        """Drop every tier's copy and stop an in-flight fill from committing old bytes;
+        True when some tier held a copy."""
         fill = self._fills.pop(ck, None)
         if fill is not None:
             fill.keep = False
+        in_memory = self.memory.lookup(ck) is not None
         await self.memory.delete(ck)
-        await self.disk.delete(ck)
+        return bool(await self.disk.delete(ck)) or in_memory
 
     async def put(
         self,
@@ -341,3 +342,11 @@ class Edge:
 
     def health(self) -> dict[str, dict[str, object]]:
         return {"memory": self.memory.status(), "disk": self.disk.status()}
+
+
+async def _counted(
+    chunks: AsyncIterator[bytes], count: Callable[[int], None]
+) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        count(len(chunk))
+        yield chunk

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from agentcache.control.tenancy import Tenancy
 from agentcache.errors import RequestError
-from agentcache.server.portal import portal_router, presented_key
+from agentcache.server.portal import portal_router, request_key
 from agentcache.server.portal_models import ErrorOut
 
 ORIGIN_CHECK_TIMEOUT_SECONDS = 3.0
@@ -51,7 +51,7 @@ def control_app(tenancy: Tenancy) -> FastAPI:
         return probed["failing"], probed["checked"]
 
     def is_admin(request: Request) -> bool:
-        presented = presented_key(request)
+        presented = request_key(request)
         return bool(admin_key and presented and hmac.compare_digest(presented, admin_key.encode()))
 
     @app.get(

@@ -65,3 +65,11 @@ async def send_bytes(send: Send, status: int, body: bytes, headers: list[Header]
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def presented_key(authorization: str | None, x_api_key: str | None) -> bytes:
+    """The credential a request carries: `Authorization: Bearer <key>` first, else
+    `X-API-Key`. One rule for the object path and the portal."""
+    if authorization is not None and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip().encode("latin-1", "replace")
+    return (x_api_key or "").strip().encode("latin-1", "replace")

@@ -23,6 +23,7 @@ from agentcache.server.http import (
     Receive,
     Scope,
     Send,
+    presented_key,
     request_headers,
     send_error,
     send_json,
@@ -118,14 +119,15 @@ class ObjectHandler:
         obj = self.edge.memory.lookup(name + "/" + key)
         if obj is None:
             return None
-        presented = b""
+        bearer = api_key = b""  # the exact common forms; anything else takes the general path
         for header, value in scope["headers"]:
             if header == b"authorization":
-                presented = value[7:] if value[:7] == b"Bearer " else b""
+                bearer = value[7:] if value[:7] == b"Bearer " else b""
             elif header == b"x-api-key":
-                presented = value
+                api_key = value
             elif header in PLAN_HEADERS:
                 return None
+        presented = bearer or api_key  # the precedence of server.http.presented_key
         now = self.edge.clock()
         entry = obj.entry
         if now >= entry.stored_at + entry.ttl_seconds or not ns.accepts(presented, now):
@@ -157,7 +159,9 @@ class ObjectHandler:
                 params.get(SIGNATURE_PARAM, [""])[0],
                 now,
             )
-        elif not ns.accepts(_presented_key(headers), now):
+        elif not ns.accepts(
+            presented_key(headers.get("authorization"), headers.get("x-api-key")), now
+        ):
             raise RequestError(401, "unauthorized", "missing or wrong API key for this namespace")
         wait = ns.throttle_seconds(now)
         if wait > 0:
@@ -352,13 +356,6 @@ class ObjectHandler:
             {"namespace": ns.name, "key": key, "etag": info.etag, "size": info.size},
             extra,
         )
-
-
-def _presented_key(headers: dict[str, str]) -> bytes:
-    auth = headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip().encode("latin-1")
-    return headers.get("x-api-key", "").strip().encode("latin-1")
 
 
 class RateLimited(RequestError):

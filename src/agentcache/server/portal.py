@@ -19,6 +19,7 @@ from agentcache.errors import RequestError
 from agentcache.namespace import Namespace, key_digest
 from agentcache.policy.classify import TTL_FIELDS, ClassPolicy
 from agentcache.policy.keys import validate_key
+from agentcache.server.http import presented_key
 from agentcache.server.portal_models import (
     AuditOut,
     CreatedOut,
@@ -61,11 +62,8 @@ class Principal:
             raise RequestError(403, "forbidden", "a namespace key may only act on its own data")
 
 
-def presented_key(request: Request) -> bytes:
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip().encode("latin-1", "replace")
-    return request.headers.get("x-api-key", "").strip().encode("latin-1", "replace")
+def request_key(request: Request) -> bytes:
+    return presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
 
 
 def portal_router(tenancy: Tenancy, admin_key: str | None) -> APIRouter:
@@ -73,7 +71,7 @@ def portal_router(tenancy: Tenancy, admin_key: str | None) -> APIRouter:
     admin = admin_key.encode() if admin_key else None
 
     def principal(request: Request) -> Principal:
-        presented = presented_key(request)
+        presented = request_key(request)
         if admin is not None and presented and hmac.compare_digest(presented, admin):
             return Principal(admin=True)
         if presented:

@@ -292,8 +292,8 @@ class DiskTier:
     async def renew(self, key: str, entry: Entry) -> None:
         self.db.execute("UPDATE entries SET entry = ? WHERE key = ?", (entry.to_json(), key))
 
-    async def delete(self, key: str) -> None:
-        self._delete_where("key = ?", key)
+    async def delete(self, key: str) -> int:
+        return self._delete_where("key = ?", key)
 
     async def delete_prefix(self, prefix: str) -> int:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
