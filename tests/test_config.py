@@ -67,6 +67,7 @@ max = 100
             "whole number",
         ),
         ("[server]\nport = 70000\n", "out of range"),
+        ("[server]\nworkers = 2\n", "only 1 is supported"),
         ("not toml at all [", "cannot read"),
     ],
 )

@@ -270,7 +270,7 @@ def load_config(path: Path | None, env: Mapping[str, str] = os.environ) -> Confi
         namespaces=namespaces,
         host=env.get("AGENTCACHE_HOST") or server.get("host", "127.0.0.1"),
         port=_port(env.get("AGENTCACHE_PORT") or server.get("port", 8080)),
-        workers=int(server.get("workers", 1)),
+        workers=_workers(server.get("workers", 1)),
         admin_key=env.get("AGENTCACHE_ADMIN_KEY") or server.get("admin_key"),
         bypass=env.get("AGENTCACHE_BYPASS", "") in ("1", "true", "yes")
         or bool(server.get("bypass", False)),
@@ -280,6 +280,15 @@ def load_config(path: Path | None, env: Mapping[str, str] = os.environ) -> Confi
         master_key=env.get("AGENTCACHE_MASTER_KEY") or None,
         egress_usd_per_gb=float(control.get("egress_usd_per_gb", 0.09)),
     )
+
+
+def _workers(value: object) -> int:
+    """One worker for now. Each worker keeps tenants' keys and the memory tier in its own
+    memory, so a key revoked or an object purged through one worker would live on in the
+    others until the shared control plane and invalidation bus (Redis) arrive."""
+    if value != 1:
+        raise ConfigError("[server].workers: only 1 is supported until the shared control plane")
+    return 1
 
 
 def _path(value: object, base: Path) -> Path | None:

@@ -32,9 +32,6 @@ def serve(
     demo: Annotated[
         bool, typer.Option(help="Seed a demo origin and config next to --config")
     ] = False,
-    workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default from config)")
-    ] = None,
 ) -> None:
     """Run the edge with Granian."""
     from granian import Granian
@@ -57,7 +54,7 @@ def serve(
         interface=Interfaces.ASGI,
         address=cfg.host,
         port=cfg.port,
-        workers=workers or cfg.workers,
+        workers=cfg.workers,
         websockets=False,
         log_access=os.environ.get("AGENTCACHE_ACCESS_LOG") == "1",
         ssl_cert=cfg.tls_cert,
