@@ -212,7 +212,7 @@ class Tenants(RuleBasedStateMachine):
 
 TestTenantIsolation = Tenants.TestCase
 TestTenantIsolation.settings = settings(
-    max_examples=40,
+    max_examples=100,
     stateful_step_count=60,
     deadline=None,
     database=None,
