@@ -28,11 +28,14 @@ class ConfigError(AgentCacheError):
 class RequestError(AgentCacheError):
     """A bad request: `status` and a short machine-readable `code` go into the JSON body."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or []  # e.g. Content-Range on a 416, Retry-After on a 429
 
 
 class OriginError(AgentCacheError):

@@ -25,7 +25,7 @@ from agentcache.origin import NotModified, Origin, OriginResponse, Prefixed, ope
 from agentcache.policy.classify import class_ttl_seconds, classify
 from agentcache.policy.freshness import freshness
 from agentcache.policy.keys import cache_key
-from agentcache.storage.base import StoredObject
+from agentcache.storage.base import StoredObject, Tier
 from agentcache.storage.disk import DiskTier
 from agentcache.storage.memory import MemoryObject, MemoryTier
 
@@ -67,6 +67,8 @@ class Edge:
         self.disk = DiskTier(
             config.cache.dir, config.cache.disk_max_bytes, fsync=config.cache.fsync, clock=clock
         )
+        # Every tier, fastest first: what is done to all of them goes through this tuple.
+        self.tiers: tuple[Tier, ...] = (self.memory, self.disk)
         self.default_origin: Origin | None = None
         self.namespaces: dict[str, Namespace] = {}
         self._fills: dict[str, Fill] = {}
@@ -110,8 +112,8 @@ class Edge:
         start = cache_key(name, prefix or "")
         for ck in [ck for ck in self._fills if ck.startswith(start)]:
             self._fills.pop(ck).keep = False
-        await self.memory.delete_prefix(start)
-        return await self.disk.delete_prefix(start)
+        removed = [await tier.delete_prefix(start) for tier in self.tiers]
+        return max(removed)  # memory holds a subset of the disk tier's keys
 
     async def settle(self) -> None:
         """Wait for background work (fills, refreshes) to finish: for tests and shutdown."""
@@ -254,8 +256,8 @@ class Edge:
                     date=answer.info.date,
                 )
             entry = replace(self.make_entry(ns, key, info), content_class=prior.entry.content_class)
-            await self.memory.renew(ck, entry)
-            await self.disk.renew(ck, entry)
+            for tier in self.tiers:
+                await tier.renew(ck, entry)
             return entry
 
         origin_bytes = self.metrics.origin_bytes.labels(ns.name)
@@ -316,9 +318,7 @@ class Edge:
         fill = self._fills.pop(ck, None)
         if fill is not None:
             fill.keep = False
-        in_memory = self.memory.lookup(ck) is not None
-        await self.memory.delete(ck)
-        return bool(await self.disk.delete(ck)) or in_memory
+        return any([await tier.delete(ck) for tier in self.tiers])
 
     async def put(
         self,
@@ -341,7 +341,7 @@ class Edge:
             await self.invalidate(ns, key)
 
     def health(self) -> dict[str, dict[str, object]]:
-        return {"memory": self.memory.status(), "disk": self.disk.status()}
+        return {tier.name: tier.status() for tier in self.tiers}
 
 
 async def _counted(

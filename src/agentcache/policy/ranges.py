@@ -29,7 +29,9 @@ class RangeNotSatisfiable(RequestError):
     """416: carries the object size for the `Content-Range: bytes */size` header (§15.5.17)."""
 
     def __init__(self, size: int, why: str) -> None:
-        super().__init__(416, "range_not_satisfiable", why)
+        super().__init__(
+            416, "range_not_satisfiable", why, [(b"content-range", f"bytes */{size}".encode())]
+        )
         self.size = size
 
 

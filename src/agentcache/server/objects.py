@@ -14,9 +14,8 @@ from agentcache.cache.edge import Bypass, Edge, Hit
 from agentcache.entry import DEFAULT_CONTENT_TYPE, Entry
 from agentcache.errors import CorruptEntry, OriginError, RequestError, StorageError
 from agentcache.namespace import Namespace
-from agentcache.policy.keys import cache_key, validate_key
+from agentcache.policy.keys import validate_key
 from agentcache.policy.numbers import is_decimal
-from agentcache.policy.ranges import RangeNotSatisfiable
 from agentcache.policy.signing import EXPIRES_PARAM, SIGNATURE_PARAM, verify
 from agentcache.server.http import (
     Header,
@@ -80,19 +79,8 @@ class ObjectHandler:
                     f"{method} is not supported",
                     [(b"allow", b"GET, HEAD, PUT, DELETE")],
                 )
-        except RangeNotSatisfiable as exc:
-            await send_error(
-                send,
-                416,
-                exc.code,
-                exc.message,
-                [(b"content-range", f"bytes */{exc.size}".encode())],
-            )
-        except RateLimited as exc:
-            retry_after = str(math.ceil(exc.retry_after_seconds)).encode()
-            await send_error(send, 429, exc.code, exc.message, [(b"retry-after", retry_after)])
         except RequestError as exc:
-            await send_error(send, exc.status, exc.code, exc.message)
+            await send_error(send, exc.status, exc.code, exc.message, list(exc.headers))
         except OriginError as exc:
             log.info("origin error: %s", exc)
             await send_error(send, exc.status, exc.code, str(exc))
@@ -132,13 +120,7 @@ class ObjectHandler:
         entry = obj.entry
         if now >= entry.stored_at + entry.ttl_seconds or not ns.accepts(presented, now):
             return None
-        age = int(now - entry.stored_at)
-        if obj.headers is None or obj.headers_for != (age, "HIT", "memory"):
-            plan = Plan(200, 0, entry.info.size, full=True)
-            base = entry_headers(entry)
-            obj.headers = response_headers(base, plan, entry.info.size, age, "HIT", "memory")
-            obj.headers_for = (age, "HIT", "memory")
-        return ns, obj, obj.headers
+        return ns, obj, _full_headers(obj, entry.age_seconds(now), "HIT", "memory")
 
     def _route(self, scope: Scope) -> tuple[Namespace, str, dict[str, str]]:
         name, _, key = scope["path"][3:].partition("/")
@@ -179,11 +161,6 @@ class ObjectHandler:
         send: Send,
         started: float,
     ) -> None:
-        # Only validated keys are ever stored, so a memory hit needs no validation of its own.
-        hot = self.edge.memory.lookup(cache_key(ns.name, key))
-        if hot is not None and hot.entry.is_fresh(self.edge.clock()):
-            await self._send_memory(ns, hot, "HIT", "memory", headers, head, send, started)
-            return
         validate_key(key)
         if head:
             await self._head(ns, key, headers, send, started)
@@ -237,22 +214,20 @@ class ObjectHandler:
         result: str,
         tier: str,
         headers: dict[str, str],
-        head: bool,
         send: Send,
         started: float,
     ) -> None:
         entry = hot.entry
         plan = plan_read(entry, headers)
-        age = int(self.edge.clock() - entry.stored_at)
-        if plan.full and hot.headers is not None and hot.headers_for == (age, result, tier):
-            response = hot.headers  # the common hit: headers built once per second per entry
+        age = entry.age_seconds(self.edge.clock())
+        if plan.full:
+            response = _full_headers(hot, age, result, tier)
         else:
-            base = entry_headers(entry)
-            response = response_headers(base, plan, entry.info.size, age, result, tier)
-            if plan.full:
-                hot.headers, hot.headers_for = response, (age, result, tier)
+            response = response_headers(
+                entry_headers(entry), plan, entry.info.size, age, result, tier
+            )
         await send({"type": "http.response.start", "status": plan.status, "headers": response})
-        body = b"" if head or plan.status == 304 else hot.body[plan.start : plan.end]
+        body = b"" if plan.status == 304 else hot.body[plan.start : plan.end]
         await send({"type": "http.response.body", "body": body, "more_body": False})
         self._record(ns, entry, result, tier, len(body), started)
 
@@ -267,7 +242,7 @@ class ObjectHandler:
     ) -> bool:
         """Serve a tier's copy; False when its first block is corrupt and nothing was sent."""
         if isinstance(obj, MemoryObject):
-            await self._send_memory(ns, obj, result, obj.tier, headers, False, send, started)
+            await self._send_memory(ns, obj, result, obj.tier, headers, send, started)
             return True
         plan = plan_read(obj.entry, headers)
         pieces = obj.read(plan.start, plan.end)
@@ -364,6 +339,7 @@ class RateLimited(RequestError):
             429,
             "rate_limited",
             "this namespace is over its request or bandwidth limit; retry later",
+            [(b"retry-after", str(math.ceil(retry_after_seconds)).encode())],
         )
         self.retry_after_seconds = retry_after_seconds
 
@@ -396,6 +372,16 @@ async def _request_body(receive: Receive, declared: int | None) -> AsyncIterator
             break
     if declared is not None and received != declared:
         raise RequestError(400, "truncated_upload", f"got {received} of {declared} bytes")
+
+
+def _full_headers(obj: MemoryObject, age: int, result: str, tier: str) -> list[Header]:
+    """A plain 200's headers for a memory entry, built once per second of age and reused."""
+    if obj.headers is None or obj.headers_for != (age, result, tier):
+        plan = Plan(200, 0, obj.entry.info.size, full=True)
+        base = entry_headers(obj.entry)
+        obj.headers = response_headers(base, plan, obj.entry.info.size, age, result, tier)
+        obj.headers_for = (age, result, tier)
+    return obj.headers
 
 
 async def _slice(chunks: AsyncIterator[bytes], start: int, end: int) -> AsyncIterator[bytes]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from agentcache.entry import Entry
 from agentcache.errors import RequestError
 from agentcache.policy.conditional import Outcome, evaluate, format_http_date, range_applies
-from agentcache.policy.ranges import parse_range
+from agentcache.policy.ranges import ByteRange, parse_range
 from agentcache.server.http import Header
 
 
@@ -84,7 +84,8 @@ def response_headers(
         length = plan.end - plan.start
         headers.append((b"content-length", str(length).encode()))
     if plan.status == 206:
-        headers.append((b"content-range", f"bytes {plan.start}-{plan.end - 1}/{size}".encode()))
+        content_range = ByteRange(plan.start, plan.end).content_range(size)
+        headers.append((b"content-range", content_range.encode()))
     headers += [
         (b"age", str(age).encode()),
         (b"x-cache", result.encode()),

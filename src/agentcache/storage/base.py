@@ -25,7 +25,8 @@ class Tier(Protocol):
     async def renew(self, key: str, entry: Entry) -> None:
         """Replace metadata only (after a 304): the body is never rewritten."""
 
-    async def delete(self, key: str) -> object: ...
+    async def delete(self, key: str) -> int:
+        """Remove the key's copy; the number removed (0 or 1)."""
 
     async def delete_prefix(self, prefix: str) -> int: ...
 

@@ -63,13 +63,15 @@ class MemoryTier:
             item.entry = entry
             item.headers = None
 
-    def _discard(self, key: str) -> None:
+    def _discard(self, key: str) -> int:
         item = self._items.pop(key, None)
-        if item is not None:
-            self.used_bytes -= len(item.body)
+        if item is None:
+            return 0
+        self.used_bytes -= len(item.body)
+        return 1
 
-    async def delete(self, key: str) -> None:
-        self._discard(key)
+    async def delete(self, key: str) -> int:
+        return self._discard(key)
 
     async def delete_prefix(self, prefix: str) -> int:
         doomed = [k for k in self._items if k.startswith(prefix)]
