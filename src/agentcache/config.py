@@ -83,6 +83,10 @@ class CacheConfig:
     memory_admit_max_bytes: int = 8 * 2**20
     disk_max_bytes: int = 10 * 2**30
     block_bytes: int = 2**20
+    # Large objects are cached as chunks of this size, fetched on demand.
+    chunk_bytes: int = 5 * 2**20
+    # How far a chunk fill may run ahead of its furthest reader.
+    readahead_bytes: int = 20 * 2**20
     fsync: bool = False
 
 
@@ -256,6 +260,10 @@ def load_config(path: Path | None, env: Mapping[str, str] = os.environ) -> Confi
     )
     if not 4096 <= cache_cfg.block_bytes <= 64 * 2**20:
         raise ConfigError("[cache]: block_bytes must be between 4 KiB and 64 MiB")
+    if not 64 * 2**10 <= cache_cfg.chunk_bytes <= 2**30:
+        raise ConfigError("[cache]: chunk_bytes must be between 64 KiB and 1 GiB")
+    if cache_cfg.readahead_bytes < cache_cfg.chunk_bytes:
+        raise ConfigError("[cache]: readahead_bytes must be at least chunk_bytes")
     if bool(server.get("tls_cert")) != bool(server.get("tls_key")):
         raise ConfigError("[server]: tls_cert and tls_key go together")
     if cache_cfg.memory_admit_max_bytes > cache_cfg.memory_max_bytes:

@@ -24,6 +24,15 @@ class ObjectInfo:
     vary: str | None = None
 
 
+def same_version(a: ObjectInfo, b: ObjectInfo) -> bool:
+    """Whether two descriptions are of one object version: by ETag, else by date and size."""
+    if a.size != b.size:
+        return False
+    if a.etag is not None or b.etag is not None:
+        return a.etag == b.etag
+    return a.last_modified is not None and a.last_modified == b.last_modified
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """A cached version: the origin's description plus when it was stored and for how long."""

@@ -58,6 +58,14 @@ class OriginPreconditionFailed(OriginError):
     code = "precondition_failed"
 
 
+class OriginChanged(OriginError):
+    """The object changed at the origin during a read pinned to its version: no response may
+    mix the two versions, so the read starts again (or, if it had begun, ends short)."""
+
+    status = 503
+    code = "object_changed"
+
+
 class OriginConflict(OriginError):
     status = 409
     code = "conflict"

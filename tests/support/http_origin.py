@@ -1,5 +1,6 @@
 """A plain HTTP origin for tests: Starlette's StaticFiles (ETag, Last-Modified, Range,
-conditional GET) over a directory, plus PUT and DELETE, plus a request counter.
+conditional GET) over a directory, plus PUT and DELETE, plus a request counter and a log of
+every read: its method, Range header and how many body bytes it sent.
 
 Run as `python tests/support/http_origin.py ROOT PORT`.
 """
@@ -22,14 +23,20 @@ from starlette.staticfiles import StaticFiles
 
 ROOT = Path(os.environ.get("HTTP_ORIGIN_ROOT", "."))
 counts: Counter[str] = Counter()
+reads: dict[str, list[dict[str, object]]] = {}
 
 
 async def count(request: Request) -> JSONResponse:
     return JSONResponse({"total": sum(counts.values()), "by_key": dict(counts)})
 
 
+async def read_log(request: Request) -> JSONResponse:
+    return JSONResponse(reads.get(request.query_params["key"], []))
+
+
 async def reset(request: Request) -> Response:
     counts.clear()
+    reads.clear()
     return Response(status_code=204)
 
 
@@ -53,6 +60,7 @@ async def write(request: Request) -> Response:
 inner = Starlette(
     routes=[
         Route("/__count", count),
+        Route("/__reads", read_log),
         Route("/__reset", reset, methods=["POST"]),
         Route("/{key:path}", write, methods=["PUT", "DELETE"]),
         Mount("/", StaticFiles(directory=ROOT, check_dir=False)),
@@ -73,8 +81,22 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
         counts["conditional:" + key] += 1
     sidecar = ROOT / (key + ".headers")
     extra = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    headers = {name.decode(): value.decode() for name, value in scope["headers"]}
+    record: dict[str, object] = {
+        "method": scope["method"],
+        "range": headers.get("range"),
+        "bytes": 0,
+    }
+    reads.setdefault(key, []).append(record)
+    # Without pathsend every body byte passes through `send` below, where it is counted.
+    extensions = {k: v for k, v in scope.get("extensions", {}).items() if "pathsend" not in k}
+    scope = {**scope, "extensions": extensions}
 
     async def send_with_headers(message):  # type: ignore[no-untyped-def]
+        if message["type"] == "http.response.body":
+            record["bytes"] = int(record["bytes"]) + len(message.get("body", b""))  # type: ignore[call-overload]
+        if message["type"] == "http.response.start":
+            record["status"] = message["status"]
         if message["type"] == "http.response.start" and extra:
             message["headers"] = [
                 *(h for h in message["headers"] if h[0].decode().lower() not in extra),

@@ -82,6 +82,11 @@ class HttpOriginUnderTest(DirOrigin):
         data = httpx.get(f"{self.base_url}/__count").json()
         return int(data["total"] if key is None else data["by_key"].get(self.prefix + key, 0))
 
+    def reads(self, key: str) -> list[dict[str, object]]:
+        """Every GET and HEAD the origin served for `key`: method, range, status, bytes."""
+        response = httpx.get(f"{self.base_url}/__reads", params={"key": self.prefix + key})
+        return list(response.json())
+
     def conditional_count(self, key: str) -> int:
         data = httpx.get(f"{self.base_url}/__count").json()
         return int(data["by_key"].get("conditional:" + self.prefix + key, 0))

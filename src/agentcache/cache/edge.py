@@ -1,7 +1,8 @@
 """The edge: namespaces, the tiers in order, single-flight fills and invalidation.
 
 `read` answers "where do this object's bytes come from right now": a fresh stored copy (HIT),
-a stored copy the origin just confirmed (REVALIDATED), or a fill in progress (MISS).
+a stored copy the origin just confirmed (REVALIDATED), a fill in progress (MISS), or, for a
+large object, its chunked copy, whose missing chunks `chunks` fetches as they are read.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from agentcache.cache.chunks import Chunked, ChunkReader
 from agentcache.cache.fill import Fill, Revalidated
 from agentcache.config import Config, NamespaceConfig
-from agentcache.entry import Entry, ObjectInfo
+from agentcache.entry import Entry, ObjectInfo, same_version
 from agentcache.errors import CorruptEntry, OriginNotFound, OriginUnavailable
 from agentcache.metrics import Metrics
 from agentcache.namespace import Namespace, buckets
@@ -26,6 +28,7 @@ from agentcache.policy.classify import class_ttl_seconds, classify
 from agentcache.policy.freshness import freshness
 from agentcache.policy.keys import cache_key
 from agentcache.storage.base import StoredObject, Tier
+from agentcache.storage.bodies import ChunkedObject
 from agentcache.storage.disk import DiskTier
 from agentcache.storage.memory import MemoryObject, MemoryTier
 
@@ -72,7 +75,14 @@ class Edge:
         self.default_origin: Origin | None = None
         self.namespaces: dict[str, Namespace] = {}
         self._fills: dict[str, Fill] = {}
+        self._heads: dict[str, asyncio.Future[ObjectInfo]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.chunks = ChunkReader(
+            self.disk,
+            window_bytes=config.cache.readahead_bytes,
+            metrics=self.metrics,
+            spawn=self._spawn,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -153,7 +163,11 @@ class Edge:
         if found is not None:
             return found
         stored = await self.disk.get(ck)
-        if stored is None or not self.memory.admits(stored.entry.info.size):
+        if (
+            stored is None
+            or isinstance(stored, ChunkedObject)
+            or not self.memory.admits(stored.entry.info.size)
+        ):
             return stored
         try:
             body = b"".join([part async for part in stored.read(0, stored.entry.info.size)])
@@ -164,11 +178,17 @@ class Edge:
         self.memory.put(stored.entry, body)
         return MemoryObject(stored.entry, body, tier="disk")
 
-    async def read(self, ns: Namespace, key: str) -> Hit | Miss | Bypass:
+    async def read(
+        self, ns: Namespace, key: str, *, ranged: bool = False
+    ) -> Hit | Miss | Bypass | Chunked:
+        """`ranged`: the client wants part of the object, so a cold large object is better
+        asked for by HEAD, then only the chunks the range touches, than by a full GET."""
         ck = cache_key(ns.name, key)
         if self.config.bypass:
             return await self._bypass(ns, key)
         stored = await self.lookup(ck)
+        if isinstance(stored, ChunkedObject):
+            return await self._read_chunked(ns, key, stored, ranged)
         now = self.clock()
         if stored is not None:
             if stored.entry.is_fresh(now):
@@ -179,6 +199,11 @@ class Edge:
                         self._start_fill(ns, key, stored)
                 return Hit(stored, "STALE")
         fill = self._fills.get(ck)
+        if fill is None and ranged and stored is None:
+            chunked = await self._chunked_miss(ns, key, await self._head(ns, key))
+            if chunked is not None:
+                return chunked
+            fill = self._fills.get(ck)
         if fill is None:
             try:
                 fill = self._start_fill(ns, key, stored)
@@ -208,7 +233,81 @@ class Edge:
                 return await self.read(ns, key)
             stored.entry = outcome.entry
             return Hit(stored, "REVALIDATED")
+        if isinstance(outcome, Chunked):
+            fill.release()
+            return outcome
         return Miss(fill, outcome)
+
+    def chunkable(self, ns: Namespace, entry: Entry) -> bool:
+        size = entry.info.size
+        return (
+            entry.storable
+            and size >= ns.policy.large_threshold_bytes
+            and self.disk.fits(size, ns.name)
+        )
+
+    def _open_chunked(self, ns: Namespace, entry: Entry) -> ChunkedObject | None:
+        if not self.chunkable(ns, entry) or self.namespaces.get(ns.name) is not ns:
+            return None
+        try:
+            return self.disk.open_chunked(
+                entry, self.config.cache.chunk_bytes, self.config.cache.block_bytes
+            )
+        except (OSError, sqlite3.Error) as exc:
+            log.error("disk tier cannot hold %s in chunks: %s", entry.key, exc)
+            self.disk.last_error = str(exc)
+            return None
+
+    async def _chunked_miss(self, ns: Namespace, key: str, info: ObjectInfo) -> Chunked | None:
+        """A chunked copy (no chunks yet) of a large object: None for a small one."""
+        obj = self._open_chunked(ns, self.make_entry(ns, key, info))
+        return None if obj is None else Chunked(obj, "MISS")
+
+    async def _read_chunked(
+        self, ns: Namespace, key: str, obj: ChunkedObject, ranged: bool
+    ) -> Hit | Miss | Bypass | Chunked:
+        """A chunked copy is revalidated by HEAD: chunks of the old version are never mixed
+        with the new one, so a changed object starts again from no chunks."""
+        now = self.clock()
+        if obj.entry.is_fresh(now):
+            return Chunked(obj, "HIT")
+        try:
+            info = await self._head(ns, key)
+        except OriginUnavailable:
+            if obj.entry.may_serve_on_error(now):
+                return Chunked(obj, "STALE")
+            raise
+        except OriginNotFound:
+            await self.drop(obj.entry.key)
+            raise
+        if same_version(info, obj.entry.info):
+            entry = replace(self.make_entry(ns, key, info), content_class=obj.entry.content_class)
+            await self.disk.renew(obj.entry.key, entry)
+            obj.entry = entry
+            return Chunked(obj, "REVALIDATED")
+        await self.drop(obj.entry.key)
+        if ranged:
+            chunked = await self._chunked_miss(ns, key, info)
+            if chunked is not None:
+                return chunked
+        return await self.read(ns, key)
+
+    async def _head(self, ns: Namespace, key: str) -> ObjectInfo:
+        """The origin's HEAD, one at a time per key: concurrent callers share the answer."""
+        ck = cache_key(ns.name, key)
+        future = self._heads.get(ck)
+        if future is None:
+
+            async def ask() -> ObjectInfo:
+                self.metrics.record_origin(ns.name)
+                try:
+                    return await ns.origin.head(key)
+                finally:
+                    del self._heads[ck]
+
+            future = self._heads[ck] = asyncio.ensure_future(ask())
+            future.add_done_callback(_mark_seen)
+        return await asyncio.shield(future)
 
     async def describe(self, ns: Namespace, key: str) -> tuple[Entry, str, str]:
         """For HEAD: (entry, X-Cache, X-Cache-Tier). A miss asks the origin's HEAD, which costs
@@ -262,6 +361,16 @@ class Edge:
 
         origin_bytes = self.metrics.origin_bytes.labels(ns.name)
 
+        def adopt(entry: Entry, response: OriginResponse) -> Chunked | None:
+            """A large object: its full GET goes on as the fill of every chunk."""
+            if response.byte_range is not None:
+                return None
+            obj = self._open_chunked(ns, entry)
+            if obj is None:
+                return None
+            self.chunks.adopt(ns, obj, response)
+            return Chunked(obj, "MISS")
+
         async def run() -> None:
             try:
                 await fill.run(
@@ -270,14 +379,19 @@ class Edge:
                     renew,
                     self._complete,
                     origin_bytes.inc,
+                    adopt,
                 )
             finally:
-                self._forget(fill)  # a fill that failed or was revalidated
+                self._forget(fill)  # a fill that failed, was revalidated or was handed over
 
-        task = asyncio.create_task(run())
+        self._spawn(run())
+        return fill
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        """Background work the edge waits for in `settle` and cancels in `stop`."""
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return fill
 
     def _forget(self, fill: Fill) -> None:
         if self._fills.get(fill.key) is fill:
@@ -342,6 +456,11 @@ class Edge:
 
     def health(self) -> dict[str, dict[str, object]]:
         return {tier.name: tier.status() for tier in self.tiers}
+
+
+def _mark_seen(future: asyncio.Future[ObjectInfo]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _counted(

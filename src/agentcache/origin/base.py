@@ -41,8 +41,14 @@ class Origin(Protocol):
     async def head(self, key: str) -> ObjectInfo: ...
 
     async def get(
-        self, key: str, *, byte_range: ByteRange | None = None, if_none_match: str | None = None
-    ) -> OriginResponse | NotModified: ...
+        self,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
+    ) -> OriginResponse | NotModified:
+        """`if_match` pins a ranged read to one version: OriginPreconditionFailed if changed."""
 
     async def put(
         self, key: str, body: AsyncIterator[bytes], *, size: int | None, content_type: str

@@ -11,7 +11,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from agentcache.entry import DEFAULT_CONTENT_TYPE, ObjectInfo
-from agentcache.errors import OriginConflict, OriginNotFound, OriginRejected
+from agentcache.errors import (
+    OriginConflict,
+    OriginNotFound,
+    OriginPreconditionFailed,
+    OriginRejected,
+)
 from agentcache.origin.base import READ_CHUNK_BYTES, NotModified, OriginResponse
 from agentcache.policy.ranges import ByteRange
 
@@ -48,7 +53,12 @@ class FileOrigin:
         return _info(path, st)
 
     async def get(
-        self, key: str, *, byte_range: ByteRange | None = None, if_none_match: str | None = None
+        self,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
     ) -> OriginResponse | NotModified:
         path = self._path(key)
         try:
@@ -63,6 +73,9 @@ class FileOrigin:
         if if_none_match is not None and if_none_match == info.etag:
             os.close(fd)
             return NotModified(info)
+        if if_match is not None and if_match != info.etag:
+            os.close(fd)
+            raise OriginPreconditionFailed(f"{key!r} is no longer {if_match}")
         start, end = (byte_range.start, byte_range.end) if byte_range else (0, info.size)
 
         async def close() -> None:

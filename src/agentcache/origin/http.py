@@ -103,7 +103,12 @@ class HttpOrigin:
         return _info(response.headers, _total_size(response))
 
     async def get(
-        self, key: str, *, byte_range: ByteRange | None = None, if_none_match: str | None = None
+        self,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
     ) -> OriginResponse | NotModified:
         url = self._url(key)
         headers = {"accept-encoding": "identity"}
@@ -111,6 +116,8 @@ class HttpOrigin:
             headers["range"] = f"bytes={byte_range.start}-{byte_range.end - 1}"
         if if_none_match is not None:
             headers["if-none-match"] = if_none_match
+        if if_match is not None:
+            headers["if-match"] = if_match
         request = self._client.build_request("GET", url, headers=headers)
         with translated_errors(url):
             response = await self._client.send(request, stream=True)

@@ -140,7 +140,12 @@ class S3Origin:
         return _info(dict(response), int(response["ContentLength"]))
 
     async def get(
-        self, key: str, *, byte_range: ByteRange | None = None, if_none_match: str | None = None
+        self,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
     ) -> OriginResponse | NotModified:
         s3 = await self._s3()
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
@@ -148,6 +153,8 @@ class S3Origin:
             args["Range"] = f"bytes={byte_range.start}-{byte_range.end - 1}"
         if if_none_match is not None:
             args["IfNoneMatch"] = if_none_match
+        if if_match is not None:
+            args["IfMatch"] = if_match
         try:
             with translated_errors(key):
                 response = dict(await s3.get_object(**args))

@@ -27,10 +27,18 @@ class Prefixed:
         return await self.inner.head(self.prefix + key)
 
     async def get(
-        self, key: str, *, byte_range: ByteRange | None = None, if_none_match: str | None = None
+        self,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
     ) -> OriginResponse | NotModified:
         return await self.inner.get(
-            self.prefix + key, byte_range=byte_range, if_none_match=if_none_match
+            self.prefix + key,
+            byte_range=byte_range,
+            if_none_match=if_none_match,
+            if_match=if_match,
         )
 
     async def put(
@@ -68,10 +76,17 @@ class Retrying:
         return await self._retry(lambda: self.inner.head(key))
 
     async def get(
-        self, key: str, *, byte_range: ByteRange | None = None, if_none_match: str | None = None
+        self,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
     ) -> OriginResponse | NotModified:
         return await self._retry(
-            lambda: self.inner.get(key, byte_range=byte_range, if_none_match=if_none_match)
+            lambda: self.inner.get(
+                key, byte_range=byte_range, if_none_match=if_none_match, if_match=if_match
+            )
         )
 
     async def put(

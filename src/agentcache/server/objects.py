@@ -10,9 +10,16 @@ import time
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import parse_qs
 
+from agentcache.cache.chunks import Chunked
 from agentcache.cache.edge import Bypass, Edge, Hit
 from agentcache.entry import DEFAULT_CONTENT_TYPE, Entry
-from agentcache.errors import CorruptEntry, OriginError, RequestError, StorageError
+from agentcache.errors import (
+    CorruptEntry,
+    OriginChanged,
+    OriginError,
+    RequestError,
+    StorageError,
+)
 from agentcache.namespace import Namespace
 from agentcache.policy.keys import validate_key
 from agentcache.policy.numbers import is_decimal
@@ -29,6 +36,7 @@ from agentcache.server.http import (
 )
 from agentcache.server.plan import PLAN_HEADERS, Plan, entry_headers, plan_read, response_headers
 from agentcache.storage.base import StoredObject
+from agentcache.storage.bodies import ChunkMissing
 from agentcache.storage.memory import MemoryObject
 
 log = logging.getLogger(__name__)
@@ -165,9 +173,15 @@ class ObjectHandler:
         if head:
             await self._head(ns, key, headers, send, started)
             return
-        for _ in range(2):  # a corrupt stored body is dropped and the read retried as a miss
-            found = await self.edge.read(ns, key)
-            if isinstance(found, Hit):
+        # A corrupt stored body, or a chunked copy whose object changed at the origin, is
+        # dropped and the read retried as a miss.
+        for _ in range(2):
+            found = await self.edge.read(ns, key, ranged="range" in headers)
+            if isinstance(found, Chunked):
+                if await self._send_chunked(ns, found, headers, send, started):
+                    return
+                await self.edge.invalidate(ns, key)
+            elif isinstance(found, Hit):
                 if await self._send_stored(ns, found.obj, found.result, headers, send, started):
                     return
                 await self.edge.invalidate(ns, key)
@@ -264,6 +278,44 @@ class ObjectHandler:
         )
         return True
 
+    async def _send_chunked(
+        self, ns: Namespace, found: Chunked, headers: dict[str, str], send: Send, started: float
+    ) -> bool:
+        """Serve a range of a chunked copy, fetching its missing chunks; False when nothing
+        was sent because the copy is corrupt or the object changed at the origin."""
+        obj = found.obj
+        plan = plan_read(obj.entry, headers)
+        result, tier = found.result, "disk"
+        if plan.status == 304 or plan.end == plan.start:
+            await self._send_stream(
+                ns, obj.entry, result, tier, headers, send, started, _nothing, plan
+            )
+            return True
+        first_chunk, last_chunk = plan.start // obj.chunk_bytes, (plan.end - 1) // obj.chunk_bytes
+        if len(obj.present(first_chunk, last_chunk)) <= last_chunk - first_chunk:
+            result, tier = ("MISS" if result == "HIT" else result), "origin"
+        pieces = self.edge.chunks.stream(ns, obj, plan.start, plan.end)
+        try:
+            try:  # the first bytes decide, before any header leaves, whether this copy serves
+                first = await anext(pieces, b"")
+            except (CorruptEntry, OriginChanged, ChunkMissing) as exc:
+                log.warning("chunked copy unusable, reading again: %s", exc)
+                return False
+            await self._send_stream(
+                ns,
+                obj.entry,
+                result,
+                tier,
+                headers,
+                send,
+                started,
+                lambda _start, _end: _prepend(first, pieces),
+                plan,
+            )
+            return True
+        finally:
+            await pieces.aclose()
+
     async def _send_stream(
         self,
         ns: Namespace,
@@ -290,7 +342,7 @@ class ObjectHandler:
                 # Headers are gone: end the response short so the client sees a truncated body
                 # (Content-Length promises more) instead of wrong bytes.
                 log.error("aborting response for %s after %d bytes: %s", entry.key, sent, exc)
-                if isinstance(exc, CorruptEntry):
+                if isinstance(exc, (CorruptEntry, OriginChanged)):
                     await self.edge.drop(entry.key)
                 return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -394,6 +446,11 @@ async def _slice(chunks: AsyncIterator[bytes], start: int, end: int) -> AsyncIte
             yield chunk[lo:hi]
         if pos >= end:
             return
+
+
+async def _nothing(_start: int, _end: int) -> AsyncIterator[bytes]:
+    return
+    yield b""
 
 
 async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

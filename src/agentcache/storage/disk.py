@@ -2,6 +2,10 @@
 
 A body is written to tmp/, optionally fsynced, renamed into bodies/, and only then is the index
 row committed. A row whose body is missing, or whose blocks fail their checksum, is a miss.
+
+A large object's row points at a sparse file that its chunks are written into in place; each
+chunk gets its own `chunks` row (with its block checksums) only once all its bytes are written,
+so a chunk interrupted by a crash is simply absent and is fetched again.
 """
 
 from __future__ import annotations
@@ -15,13 +19,12 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
-from agentcache.entry import Entry
-from agentcache.errors import CorruptEntry, StorageError
-from agentcache.storage.checksum import block_digest, digests
+from agentcache.entry import Entry, same_version
+from agentcache.errors import StorageError
+from agentcache.storage.bodies import ChunkedObject, DiskObject
 
 log = logging.getLogger(__name__)
 
@@ -36,46 +39,25 @@ CREATE TABLE IF NOT EXISTS entries (
     entry TEXT NOT NULL,
     checksums BLOB NOT NULL,
     block_bytes INTEGER NOT NULL,
-    accessed_at REAL NOT NULL
+    accessed_at REAL NOT NULL,
+    chunk_bytes INTEGER NOT NULL  -- 0: a whole object; else a chunked one, `size` = bytes held
 );
+CREATE TABLE IF NOT EXISTS chunks (
+    path TEXT NOT NULL,  -- the object's file: a new version has a new one
+    idx INTEGER NOT NULL,
+    checksums BLOB NOT NULL,
+    PRIMARY KEY (path, idx)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_lru ON entries (accessed_at);
 CREATE INDEX IF NOT EXISTS entries_namespace_lru ON entries (namespace, accessed_at);
 -- Running byte totals: '' for the whole tier, one row per namespace (for quotas).
 CREATE TABLE IF NOT EXISTS totals (id TEXT PRIMARY KEY, bytes INTEGER NOT NULL);
 INSERT OR IGNORE INTO totals VALUES ('', 0);
 """
-SCHEMA_VERSION = 2
-
-
-@dataclass(slots=True)
-class DiskObject:
-    entry: Entry
-    path: Path
-    checksums: bytes
-    block_bytes: int
-    tier: str = "disk"
-
-    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
-        """Yield [start, end) block by block, verifying each block before any of it leaves."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            raise CorruptEntry(f"body of {self.entry.key!r} is missing") from None
-        try:
-            sums = digests(self.checksums)
-            block = start // self.block_bytes
-            while block * self.block_bytes < end:
-                offset = block * self.block_bytes
-                want = min(self.block_bytes, self.entry.info.size - offset)
-                data = os.pread(fd, want, offset)
-                if len(data) != want or block >= len(sums) or block_digest(data) != sums[block]:
-                    raise CorruptEntry(f"block {block} of {self.entry.key!r} failed its checksum")
-                lo = max(start - offset, 0)
-                hi = min(end - offset, want)
-                yield data if (lo, hi) == (0, want) else data[lo:hi]
-                block += 1
-        finally:
-            os.close(fd)
+SCHEMA_VERSION = 3
+# An `entries` row: key, namespace, path, size, entry, checksums, block_bytes, accessed_at,
+# chunk_bytes.
+_Row = tuple[str, str, str, int, str, bytes, int, float, int]
 
 
 class DiskTier:
@@ -122,7 +104,10 @@ class DiskTier:
         db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
         if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             # An index from another version: the cache is disposable, so start it afresh.
-            db.executescript("DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS totals;")
+            db.executescript(
+                "DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS totals;"
+                "DROP TABLE IF EXISTS chunks;"
+            )
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.executescript(_SCHEMA)
         self._db = db
@@ -179,13 +164,12 @@ class DiskTier:
         """Move a complete spool file into place, then index it, then evict down to the bounds."""
         if self.fsync:
             os.fsync(fd)
-        digest = hashlib.sha256(entry.key.encode()).hexdigest()[:32]
-        relative = f"{digest[:2]}/{digest}.{secrets.token_hex(4)}"
+        relative = self._new_body_path(entry.key)
         target = self.bodies / relative
         target.parent.mkdir(exist_ok=True)
         os.link(temp, target)  # the spool stays readable for in-flight readers until they finish
         namespace = entry.key.split("/", 1)[0]
-        row = (
+        row: _Row = (
             entry.key,
             namespace,
             relative,
@@ -194,25 +178,120 @@ class DiskTier:
             checksums,
             block_bytes,
             self.clock(),
+            0,
         )
+        try:
+            self._insert(row)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+
+    def _insert(self, row: _Row) -> None:
+        """Index a new row in place of the key's old one (whole or chunked), then evict."""
+        key, namespace, size = row[0], row[1], row[3]
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
             doomed = self._remove_rows(
                 db.execute(
-                    "SELECT key, namespace, path, size FROM entries WHERE key = ?", (entry.key,)
+                    "SELECT key, namespace, path, size FROM entries WHERE key = ?", (key,)
                 ).fetchall()
             )
-            db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-            self._add(namespace, entry.info.size)
+            db.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self._add(namespace, size)
             doomed += self._evict_locked(namespace)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
-            target.unlink(missing_ok=True)
             raise
-        for path in doomed:
+        self._unlink(doomed)
+
+    def _unlink(self, paths: list[str]) -> None:
+        for path in paths:
             (self.bodies / path).unlink(missing_ok=True)
+
+    # -- chunked objects -------------------------------------------------------------------
+
+    def open_chunked(self, entry: Entry, chunk_bytes: int, block_bytes: int) -> ChunkedObject:
+        """The chunked copy of this version, made (empty) if the key holds none or an older one."""
+        row = self.db.execute(
+            "SELECT path, entry, chunk_bytes FROM entries WHERE key = ?", (entry.key,)
+        ).fetchone()
+        if row is not None and row[2] > 0:
+            stored = Entry.from_json(row[1])
+            if same_version(stored.info, entry.info):
+                return self._chunked(stored, row[0], row[2], block_bytes)
+        relative = self._new_body_path(entry.key)
+        (self.bodies / relative).parent.mkdir(exist_ok=True)
+        os.close(os.open(self.bodies / relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        namespace = entry.key.split("/", 1)[0]
+        try:
+            self._insert(
+                (
+                    entry.key,
+                    namespace,
+                    relative,
+                    0,
+                    entry.to_json(),
+                    b"",
+                    block_bytes,
+                    self.clock(),
+                    chunk_bytes,
+                )
+            )
+        except BaseException:
+            (self.bodies / relative).unlink(missing_ok=True)
+            raise
+        return self._chunked(entry, relative, chunk_bytes, block_bytes)
+
+    def _chunked(
+        self, entry: Entry, relative: str, chunk_bytes: int, block_bytes: int
+    ) -> ChunkedObject:
+        return ChunkedObject(
+            entry, self.bodies / relative, relative, chunk_bytes, block_bytes, self
+        )
+
+    def commit_chunk(self, obj: ChunkedObject, index: int, checksums: bytes, fd: int) -> bool:
+        """Index a chunk whose bytes are all written; False when its object has been dropped
+        or replaced meanwhile (the bytes then went to a file nobody will read)."""
+        if self.fsync:
+            os.fsync(fd)
+        start, end = obj.chunk_span(index)
+        namespace = obj.entry.key.split("/", 1)[0]
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            updated = db.execute(
+                "UPDATE entries SET size = size + ?, accessed_at = ? WHERE path = ?",
+                (end - start, self.clock(), obj.version),
+            ).rowcount
+            if updated:
+                db.execute("INSERT INTO chunks VALUES (?, ?, ?)", (obj.version, index, checksums))
+                self._add(namespace, end - start)
+                doomed = self._evict_locked(namespace)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if updated:
+            self._unlink(doomed)
+        return bool(updated)
+
+    def chunk_checksums(self, version: str, index: int) -> bytes | None:
+        row = self.db.execute(
+            "SELECT checksums FROM chunks WHERE path = ? AND idx = ?", (version, index)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def present_chunks(self, version: str, first: int, last: int) -> set[int]:
+        rows = self.db.execute(
+            "SELECT idx FROM chunks WHERE path = ? AND idx BETWEEN ? AND ?", (version, first, last)
+        )
+        return {row[0] for row in rows}
+
+    def _new_body_path(self, key: str) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        return f"{digest[:2]}/{digest}.{secrets.token_hex(4)}"
 
     def _add(self, namespace: str, delta: int) -> None:
         self.db.execute("UPDATE totals SET bytes = bytes + ? WHERE id = ''", (delta,))
@@ -223,8 +302,9 @@ class DiskTier:
 
     def _remove_rows(self, rows: list[tuple[str, str, str, int]]) -> list[str]:
         """Delete (key, namespace, path, size) rows inside a transaction; return their paths."""
-        for key, namespace, _, size in rows:
+        for key, namespace, path, size in rows:
             self.db.execute("DELETE FROM entries WHERE key = ?", (key,))
+            self.db.execute("DELETE FROM chunks WHERE path = ?", (path,))
             self._add(namespace, -size)
         return [path for _, _, path, _ in rows]
 
@@ -257,10 +337,12 @@ class DiskTier:
 
     # -- reads and invalidation ------------------------------------------------------------
 
-    async def get(self, key: str) -> DiskObject | None:
+    async def get(self, key: str) -> DiskObject | ChunkedObject | None:
         try:
             row = self.db.execute(
-                "SELECT path, entry, checksums, block_bytes FROM entries WHERE key = ?", (key,)
+                "SELECT path, entry, checksums, block_bytes, chunk_bytes FROM entries"
+                " WHERE key = ?",
+                (key,),
             ).fetchone()
         except sqlite3.Error as exc:  # a broken index costs hits, never a request
             self.last_error = f"index read failed: {exc}"
@@ -268,6 +350,8 @@ class DiskTier:
         if row is None:
             return None
         self._touch(key)
+        if row[4] > 0:
+            return self._chunked(Entry.from_json(row[1]), row[0], row[4], row[3])
         return DiskObject(Entry.from_json(row[1]), self.bodies / row[0], row[2], row[3])
 
     def _touch(self, key: str) -> None:
@@ -311,8 +395,7 @@ class DiskTier:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        for path in paths:
-            (self.bodies / path).unlink(missing_ok=True)
+        self._unlink(paths)
         return len(rows)
 
     def status(self) -> dict[str, object]:

@@ -1,0 +1,310 @@
+"""Large objects as chunks fetched on demand: one origin GET per missing run of chunks,
+single-flight per chunk, written in place into the object's sparse file.
+
+A `RunFill` streams chunks [first, last] of one object version from one origin response and
+indexes each chunk the moment its last byte is written. It claims its chunks, so concurrent
+readers of a chunk join it instead of asking the origin again, and it keeps at most
+`window` bytes ahead of the furthest reader (the response is simply not read meanwhile). It
+stops at the next chunk boundary when its readers have all gone, or when another run has
+taken over its next chunk (a reader that jumped far ahead starts its own run).
+
+`ChunkReader.stream` serves a byte range: present chunks from the file, missing ones from the
+run that claims them, or from a new run covering the missing chunks the range touches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
+
+from agentcache.cache.spool import Spool
+from agentcache.entry import same_version
+from agentcache.errors import (
+    OriginChanged,
+    OriginError,
+    OriginPreconditionFailed,
+    OriginUnavailable,
+    StorageError,
+)
+from agentcache.metrics import Metrics
+from agentcache.namespace import Namespace
+from agentcache.origin.base import NotModified, OriginResponse
+from agentcache.policy.ranges import ByteRange
+from agentcache.storage.bodies import ChunkedObject, ChunkMissing
+from agentcache.storage.checksum import BlockHasher
+from agentcache.storage.disk import DiskTier
+
+log = logging.getLogger(__name__)
+
+# A reader that fails this many times in a row without getting a byte gives up (the origin
+# wrapper has already retried each request).
+MAX_STALLS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Chunked:
+    """A read answered from a chunked copy: `result` is HIT, MISS, REVALIDATED or STALE."""
+
+    obj: ChunkedObject
+    result: str
+
+
+class RunStopped(Exception):
+    """A run ended before its last chunk on purpose; its readers carry on elsewhere."""
+
+
+Claims = dict[tuple[str, int], "RunFill"]
+OpenResponse = Callable[[], Awaitable[OriginResponse]]
+
+
+class RunFill(Spool):
+    def __init__(
+        self, obj: ChunkedObject, first: int, last: int, fd: int, claims: Claims, window: int
+    ) -> None:
+        start, _ = obj.chunk_span(first)
+        super().__init__(obj.entry.key, fd, start)
+        self.obj = obj
+        self.end = obj.chunk_span(last)[1]
+        self.window = window
+        self._claims = claims
+        self._mine = [(obj.version, index) for index in range(first, last + 1)]
+        for claim in self._mine:
+            claims[claim] = self
+        # Resolved once the origin's response is known to be of the pinned version.
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.opened.add_done_callback(_mark_seen)
+
+    def owns(self, index: int) -> bool:
+        return self._claims.get((self.obj.version, index)) is self
+
+    async def run(
+        self,
+        open_response: OpenResponse,
+        commit: Callable[[int, bytes, int], None],
+        on_bytes: Callable[[int], None],
+    ) -> None:
+        try:
+            response = await open_response()
+            try:
+                if not same_version(response.info, self.obj.entry.info):
+                    raise OriginChanged(f"{self.key!r} changed at the origin")
+                self.opened.set_result(None)
+                await self._spool(response, commit, on_bytes)
+            finally:
+                await response.close()
+        except BaseException as exc:  # every failure must reach the readers
+            self.error = exc
+            if not self.opened.done():
+                self.opened.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            for claim in self._mine:
+                if self._claims.get(claim) is self:
+                    del self._claims[claim]
+            self._finish()
+
+    async def _spool(
+        self,
+        response: OriginResponse,
+        commit: Callable[[int, bytes, int], None],
+        on_bytes: Callable[[int], None],
+    ) -> None:
+        chunk_bytes = self.obj.chunk_bytes
+        # An origin that ignored the Range header sends the object from its first byte.
+        offset = response.byte_range.start if response.byte_range is not None else 0
+        index = self.written // chunk_bytes
+        hasher = BlockHasher(self.obj.block_bytes)
+        async for data in response.chunks:
+            view = memoryview(data)
+            if offset < self.written:
+                view = view[self.written - offset :]
+                offset += len(data) - len(view)
+            while view:
+                boundary = min((index + 1) * chunk_bytes, self.end)
+                piece = view[: boundary - self.written]
+                try:
+                    os.pwrite(self.fd, piece, self.written)
+                except OSError as exc:
+                    raise StorageError(f"cannot write a chunk of {self.key!r}: {exc}") from exc
+                hasher.update(piece)
+                self.written += len(piece)
+                offset += len(piece)
+                view = view[len(piece) :]
+                on_bytes(len(piece))
+                if self.written < boundary:
+                    break
+                commit(index, hasher.finish(), self.fd)
+                if self.owns(index):
+                    del self._claims[(self.obj.version, index)]
+                if self.written == self.end:
+                    self.done = True
+                    return
+                index += 1
+                hasher = BlockHasher(self.obj.block_bytes)
+                if not self.owns(index) or (self._had_readers and self._readers == 0):
+                    raise RunStopped(f"run of {self.key!r} stopped before chunk {index}")
+            self._notify()
+            while self._readers > 0 and self.written >= self.reader_pos + self.window:
+                await self._progress.wait()
+        raise OriginUnavailable(f"origin response for {self.key!r} ended at {self.written}")
+
+
+class ChunkReader:
+    """Every chunked object's in-flight runs, and reading ranges through them."""
+
+    def __init__(
+        self,
+        disk: DiskTier,
+        *,
+        window_bytes: int,
+        metrics: Metrics,
+        spawn: Callable[[Awaitable[None]], None],
+    ) -> None:
+        self.disk = disk
+        self.window_bytes = window_bytes
+        self.metrics = metrics
+        self._spawn = spawn
+        self.claims: Claims = {}
+
+    def adopt(self, ns: Namespace, obj: ChunkedObject, response: OriginResponse) -> None:
+        """Let a full GET already under way fill every chunk (the first request's)."""
+        if obj.chunk_count == 0:
+            return
+
+        async def given() -> OriginResponse:
+            return response
+
+        self._start(ns, obj, 0, obj.chunk_count - 1, given)
+
+    def run_for(self, obj: ChunkedObject, index: int) -> RunFill | None:
+        return self.claims.get((obj.version, index))
+
+    def _start(
+        self,
+        ns: Namespace,
+        obj: ChunkedObject,
+        first: int,
+        last: int,
+        open_response: OpenResponse | None = None,
+    ) -> RunFill:
+        """A run over chunks [first, last]: by default a ranged GET pinned to the version."""
+        fd = os.open(obj.path, os.O_RDWR)
+        fill = RunFill(obj, first, last, fd, self.claims, self.window_bytes)
+        key = obj.entry.key.split("/", 1)[1]
+
+        async def ranged() -> OriginResponse:
+            self.metrics.record_origin(ns.name)
+            try:
+                response = await ns.origin.get(
+                    key, byte_range=ByteRange(fill.written, fill.end), if_match=obj.entry.info.etag
+                )
+            except OriginPreconditionFailed:
+                raise OriginChanged(f"{obj.entry.key!r} changed at the origin") from None
+            assert not isinstance(response, NotModified)
+            return response
+
+        def commit(index: int, checksums: bytes, fd: int) -> None:
+            try:
+                self.disk.commit_chunk(obj, index, checksums, fd)
+            except (OSError, sqlite3.Error) as exc:  # costs future hits, never this response
+                log.error("disk tier could not index chunk %d of %s: %s", index, obj.entry.key, exc)
+                self.disk.last_error = str(exc)
+
+        count = self.metrics.origin_bytes.labels(ns.name).inc
+        self._spawn(fill.run(open_response or ranged, commit, count))
+        return fill
+
+    def fetch_missing(self, ns: Namespace, obj: ChunkedObject, first: int, last: int) -> int:
+        """Start runs for every missing, unclaimed chunk in [first, last] (a prefetch or a
+        warm-up, with no reader to pace it); the number of chunks asked for."""
+        present = obj.present(first, last)
+        asked = 0
+        index = first
+        while index <= last:
+            if index in present or self.run_for(obj, index) is not None:
+                index += 1
+                continue
+            fill = self._start_missing(ns, obj, index, last, present)
+            chunks = -(-(fill.end - fill.written) // obj.chunk_bytes)
+            asked += chunks
+            index += chunks
+        return asked
+
+    async def _confirm_version(
+        self, ns: Namespace, obj: ChunkedObject, first: int, last: int
+    ) -> None:
+        present = obj.present(first, last)
+        missing = next((i for i in range(first, last + 1) if i not in present), None)
+        if missing is None:
+            return
+        fill = self.run_for(obj, missing) or self._start_missing(ns, obj, missing, last, present)
+        await asyncio.shield(fill.opened)
+
+    def _start_missing(
+        self, ns: Namespace, obj: ChunkedObject, index: int, last: int, present: set[int]
+    ) -> RunFill:
+        """A run from `index` over the missing, unclaimed chunks that follow it (to `last`)."""
+        run_end = index
+        while run_end < last and run_end + 1 not in present:
+            if self.run_for(obj, run_end + 1) is not None:
+                break
+            run_end += 1
+        try:
+            return self._start(ns, obj, index, run_end)
+        except OSError as exc:  # the file is gone: the object was dropped
+            raise ChunkMissing(index) from exc
+
+    async def stream(
+        self, ns: Namespace, obj: ChunkedObject, start: int, end: int
+    ) -> AsyncGenerator[bytes, None]:
+        """Bytes [start, end) of a chunked object, fetching missing chunks as it goes.
+
+        Before the first byte, the run for the first missing chunk must have confirmed the
+        version (OriginChanged if not), so a response that would mix stored chunks of the old
+        version with fetched ones of a new version fails before its headers are sent."""
+        pos, stalls = start, 0
+        last = (end - 1) // obj.chunk_bytes
+        await self._confirm_version(ns, obj, start // obj.chunk_bytes, last)
+        while pos < end:
+            index = pos // obj.chunk_bytes
+            fill = self.run_for(obj, index)
+            if fill is not None and pos - fill.written > self.window_bytes:
+                fill = None  # that run is far behind us: fetch from here on our own
+            if fill is None:
+                present = obj.present(index, last)
+                if index in present:
+                    with contextlib.suppress(ChunkMissing):  # evicted since: fetch it again
+                        async for data in obj.read(pos, min(end, obj.chunk_span(index)[1])):
+                            pos += len(data)
+                            yield data
+                        continue
+                    present = set()
+                fill = self._start_missing(ns, obj, index, last, present)
+            before = pos
+            fill.acquire()
+            try:
+                async for data in fill.stream(pos, min(end, fill.end)):
+                    pos += len(data)
+                    yield data
+            except RunStopped:
+                continue  # the next chunk is stored or claimed by another run
+            except OriginError as exc:
+                stalls = 0 if pos > before else stalls + 1
+                if isinstance(exc, OriginChanged) or stalls >= MAX_STALLS:
+                    raise
+                log.info(
+                    "chunk run of %s failed at %d, fetching again: %s", obj.entry.key, pos, exc
+                )
+            finally:
+                fill.release()
+
+
+def _mark_seen(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
