@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -90,6 +91,48 @@ def test_200_concurrent_cold_gets_make_one_origin_request(
     assert first_ttfb - direct_ttfb < 0.010, (first_ttfb, direct_ttfb)
 
 
+def test_200_concurrent_gets_of_a_cold_chunk_make_one_origin_request(
+    tmp_path: Path, edge_factory: type[EdgeProcess], http_origin_url: str, http_origin_root: Path
+) -> None:
+    """The same for one cold chunk of a large object whose other chunks are cached."""
+    chunk = 5 * MB
+    body = os.urandom(12 * chunk)
+    origin = seeded(http_origin_url, http_origin_root, "e2e/chunked.bin", body)
+    wanted = (7 * chunk + 1000, 8 * chunk - 1000)  # inside chunk 7
+    expected = xxhash.xxh3_64_hexdigest(body[wanted[0] : wanted[1]])
+    ranged = {**AUTH, "range": f"bytes={wanted[0]}-{wanted[1] - 1}"}
+    # 40 ms round trip and 40 Mbit/s: the chunk takes about a second to arrive.
+    with wan_proxy(port_of(http_origin_url), rtt_ms=40, mbps=40) as wan_port:
+        prefix_url = f"http://127.0.0.1:{wan_port}/{origin.prefix}"
+        edge = edge_factory(write_config(tmp_path / "agentcache.toml", f'url = "{prefix_url}"'))
+        edge.start()
+        url = f"{edge.url}/o/e2e/chunked.bin"
+        warm = httpx.get(url, headers={**AUTH, "range": "bytes=0-99"}, timeout=30)
+        assert warm.content == body[:100]  # the object is known now; chunk 7 is not cached
+
+        async def run() -> tuple[float, list[tuple[float, str, int, str]]]:
+            limits = httpx.Limits(max_connections=256)
+            async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+                direct = await timed_get(client, f"{prefix_url}e2e/chunked.bin", ranged)
+                first_byte = asyncio.Event()
+                first_task = asyncio.create_task(timed_get(client, url, ranged, first_byte))
+                await first_byte.wait()
+                others = [timed_get(client, url, ranged) for _ in range(199)]
+                return direct[0], await asyncio.gather(first_task, *others)
+
+        before = len(origin.reads("e2e/chunked.bin"))
+        direct_ttfb, results = asyncio.run(run())
+    reads = origin.reads("e2e/chunked.bin")[before:]
+    edge_reads = [read for read in reads if read["range"] != ranged["range"]]  # not the direct one
+    assert [read["range"] for read in edge_reads] == [f"bytes={7 * chunk}-{8 * chunk - 1}"]
+    assert all(
+        (digest, length) == (expected, wanted[1] - wanted[0]) for _, digest, length, _ in results
+    )
+    assert all(x_cache == "MISS" for *_, x_cache in results)
+    first_ttfb = results[0][0]
+    assert first_ttfb - direct_ttfb < 0.010, (first_ttfb, direct_ttfb)
+
+
 def test_sigkill_mid_fill_never_serves_a_truncated_object(
     tmp_path: Path, edge_factory: type[EdgeProcess], http_origin_url: str, http_origin_root: Path
 ) -> None:
@@ -112,12 +155,16 @@ def test_sigkill_mid_fill_never_serves_a_truncated_object(
             os.killpg(edge.process.pid, signal.SIGKILL)  # master and worker, mid-fill
             edge.process.wait(10)
             edge.process = None
-        spools = list((tmp_path / "cache" / "tmp").glob("*/*"))
-        assert spools  # the partial fill was on disk when the process died
+        # A large object fills chunk by chunk: the chunks whose bytes were all written
+        # before the kill are indexed, the chunk being written is not.
+        kept = _chunks_indexed(tmp_path / "cache")
+        assert kept, "no chunk survived the kill"
+        before = len(origin.reads("e2e/killed.bin"))
         edge.start()
         again = httpx.get(url, headers=AUTH, timeout=60)
         assert (again.headers["x-cache"], again.content == body) == ("MISS", True)
-        assert not any(p.exists() for p in spools)
+        refetched = [read["range"] for read in origin.reads("e2e/killed.bin")[before:]]
+        assert refetched == [f"bytes={len(kept) * 5 * MB}-{len(body) - 1}"]  # only what was lost
         assert httpx.get(url, headers=AUTH).headers["x-cache"] == "HIT"
 
 
@@ -176,3 +223,8 @@ def test_rss_stays_bounded_streaming_twenty_1gb_objects(
     assert hits == [(gb, "HIT")] * 20
     print(f"edge worker peak RSS streaming 20 x 1 GB (miss, then hit): {peak_kib / 1024:.0f} MB")
     assert peak_kib * 1024 < 300 * MB, f"peak RSS {peak_kib / 1024:.0f} MB"
+
+
+def _chunks_indexed(cache_dir: Path) -> list[int]:
+    with sqlite3.connect(cache_dir / "index.sqlite3") as db:
+        return sorted(row[0] for row in db.execute("SELECT idx FROM chunks"))
