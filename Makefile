@@ -19,6 +19,7 @@ run: $(SYNCED)  ## start an edge on embedded defaults (local origin, memory + di
 	$(VENV)/bin/agentcache serve --demo --config var/agentcache.toml
 
 test: lint  ## every test (lint included)
+	scripts/test-deps.sh
 	$(VENV)/bin/pytest
 
 lint: $(SYNCED)  ## ruff and mypy --strict

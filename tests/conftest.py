@@ -12,6 +12,7 @@ import pytest
 from agentcache.config import CacheConfig, Config, NamespaceConfig, OriginSpec
 from agentcache.server.app import EdgeApp, build_app
 from tests.support import servers
+from tests.support.hls import make_rendition
 from tests.support.origins import OriginUnderTest, file_origin, http_test_origin, s3_test_origin
 
 NS = "tenant-a"
@@ -36,6 +37,12 @@ def http_origin_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def http_origin_url(http_origin_root: Path) -> Iterator[str]:
     with servers.http_origin(http_origin_root) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def rendition(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real HLS VOD rendition made by ffmpeg: index.m3u8 and 20 segments of 2 s."""
+    return make_rendition(tmp_path_factory.mktemp("hls"))
 
 
 @pytest.fixture(params=["file", "s3", "http"])

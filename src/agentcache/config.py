@@ -153,7 +153,8 @@ def _origin(value: Any, where: str, base: Path) -> OriginSpec:
     return spec
 
 
-_STALE_WINDOWS = ("stale_while_revalidate_seconds", "stale_if_error_seconds")
+# Whole numbers >= 0 a namespace may set beside its TTLs.
+_POLICY_COUNTS = ("stale_while_revalidate_seconds", "stale_if_error_seconds", "prefetch_segments")
 
 
 def _policy(ns: Mapping[str, Any], where: str) -> ClassPolicy:
@@ -168,12 +169,12 @@ def _policy(ns: Mapping[str, Any], where: str) -> ClassPolicy:
         values[TTL_FIELDS[name]] = seconds
     if "large_threshold_bytes" in ns:
         values["large_threshold_bytes"] = parse_size(ns["large_threshold_bytes"], where)
-    for window in _STALE_WINDOWS:
-        if window in ns:
-            seconds = ns[window]
-            if not isinstance(seconds, int) or seconds < 0:
-                raise ConfigError(f"{where}.{window}: must be a whole number of seconds >= 0")
-            values[window] = seconds
+    for name in _POLICY_COUNTS:
+        if name in ns:
+            value = ns[name]
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{where}.{name}: must be a whole number >= 0")
+            values[name] = value
     return ClassPolicy(**values)
 
 
@@ -196,7 +197,7 @@ def _namespace(name: str, ns: Any, base: Path) -> NamespaceConfig:
         "features",
         "quota_bytes",
         "limits",
-        *_STALE_WINDOWS,
+        *_POLICY_COUNTS,
     }
     unknown = set(ns) - known
     if unknown:

@@ -18,14 +18,16 @@ from dataclasses import dataclass, replace
 
 from agentcache.cache.chunks import Chunked, ChunkReader
 from agentcache.cache.fill import Fill, Revalidated
+from agentcache.cache.prefetch import Prefetcher
 from agentcache.config import Config, NamespaceConfig
 from agentcache.entry import Entry, ObjectInfo, same_version
-from agentcache.errors import CorruptEntry, OriginNotFound, OriginUnavailable
+from agentcache.errors import AgentCacheError, CorruptEntry, OriginNotFound, OriginUnavailable
 from agentcache.metrics import Metrics
 from agentcache.namespace import Namespace, buckets
 from agentcache.origin import NotModified, Origin, OriginResponse, Prefixed, open_origin
-from agentcache.policy.classify import class_ttl_seconds, classify
+from agentcache.policy.classify import class_ttl_seconds, classify, is_playlist
 from agentcache.policy.freshness import freshness
+from agentcache.policy.hls import MAX_PLAYLIST_BYTES, is_vod
 from agentcache.policy.keys import cache_key
 from agentcache.storage.base import StoredObject, Tier
 from agentcache.storage.bodies import ChunkedObject
@@ -82,6 +84,9 @@ class Edge:
             window_bytes=config.cache.readahead_bytes,
             metrics=self.metrics,
             spawn=self._spawn,
+        )
+        self.prefetcher = Prefetcher(
+            self.warm, lambda ns, key: self.lookup(cache_key(ns.name, key)), self._spawn
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -142,9 +147,10 @@ class Edge:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def make_entry(self, ns: Namespace, key: str, info: ObjectInfo) -> Entry:
+    def make_entry(self, ns: Namespace, key: str, info: ObjectInfo, *, vod: bool = False) -> Entry:
+        """`vod`: the object is an HLS playlist whose body says it is finished."""
         content_class = classify(key, info.content_type, info.size, ns.policy)
-        class_ttl = class_ttl_seconds(key, info.content_type, content_class, ns.policy)
+        class_ttl = class_ttl_seconds(key, info.content_type, content_class, ns.policy, vod=vod)
         fresh = freshness(info, class_ttl, ns.policy)
         return Entry(
             cache_key(ns.name, key),
@@ -354,7 +360,10 @@ class Edge:
                     expires=answer.info.expires,
                     date=answer.info.date,
                 )
-            entry = replace(self.make_entry(ns, key, info), content_class=prior.entry.content_class)
+            vod = await _is_vod_playlist(key, prior)
+            entry = replace(
+                self.make_entry(ns, key, info, vod=vod), content_class=prior.entry.content_class
+            )
             for tier in self.tiers:
                 await tier.renew(ck, entry)
             return entry
@@ -408,8 +417,15 @@ class Edge:
         if self.namespaces.get(fill.namespace.name) is not fill.namespace:
             return  # the namespace was deleted during the fill: a new one must not inherit it
         size = entry.info.size
-        if self.memory.admits(size):
-            self.memory.put(entry, os.pread(fill.fd, size, 0))
+        key = entry.key.split("/", 1)[1]
+        body = os.pread(fill.fd, size, 0) if self.memory.admits(size) else None
+        if is_playlist(key, entry.info.content_type) and size <= MAX_PLAYLIST_BYTES:
+            body = body if body is not None else os.pread(fill.fd, size, 0)
+            if is_vod(body):  # a finished playlist never changes: it keeps the video TTL
+                vod = self.make_entry(fill.namespace, key, entry.info, vod=True)
+                entry = replace(vod, stored_at=entry.stored_at)
+        if body is not None and self.memory.admits(size):
+            self.memory.put(entry, body)
         if not self.disk.fits(size, entry.key.split("/", 1)[0]):
             return
         try:
@@ -420,6 +436,34 @@ class Edge:
         except (OSError, sqlite3.Error) as exc:
             log.error("disk tier could not store %s: %s", entry.key, exc)
             self.disk.last_error = str(exc)
+
+    async def warm(self, ns: Namespace, key: str) -> bool:
+        """Make sure `key` is cached whole, fetching whatever is missing, as a request would
+        but with nobody reading; True when anything came from the origin."""
+        found = await self.read(ns, key)
+        if isinstance(found, Hit):
+            return False
+        if isinstance(found, Bypass):
+            await found.response.close()
+            return False
+        if isinstance(found, Miss):
+            try:
+                await found.fill.finished.wait()
+            finally:
+                found.fill.release()
+            if found.fill.error is not None:
+                raise found.fill.error
+            return True
+        obj = found.obj
+        self.chunks.fetch_missing(ns, obj, 0, obj.chunk_count - 1)
+        runs = {self.chunks.run_for(obj, index) for index in range(obj.chunk_count)}
+        fetching = [run for run in runs if run is not None]
+        for run in fetching:
+            await run.finished.wait()
+        for run in fetching:
+            if isinstance(run.error, AgentCacheError):
+                raise run.error
+        return bool(fetching) or found.result == "MISS"
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -456,6 +500,16 @@ class Edge:
 
     def health(self) -> dict[str, dict[str, object]]:
         return {tier.name: tier.status() for tier in self.tiers}
+
+
+async def _is_vod_playlist(key: str, stored: StoredObject) -> bool:
+    info = stored.entry.info
+    if not is_playlist(key, info.content_type) or info.size > MAX_PLAYLIST_BYTES:
+        return False
+    try:
+        return is_vod(b"".join([part async for part in stored.read(0, info.size)]))
+    except CorruptEntry:
+        return False
 
 
 def _mark_seen(future: asyncio.Future[ObjectInfo]) -> None:

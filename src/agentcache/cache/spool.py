@@ -29,6 +29,7 @@ class Spool:
         self._readers = 0
         self._had_readers = False
         self._finished = False
+        self.finished = asyncio.Event()  # the writer has stopped, done or not
 
     def _notify(self) -> None:
         self._wake.set()
@@ -36,6 +37,7 @@ class Spool:
 
     def _finish(self) -> None:
         self._finished = True
+        self.finished.set()
         self._notify()
         self._maybe_close()
 

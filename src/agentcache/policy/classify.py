@@ -67,6 +67,8 @@ class ClassPolicy:
     # RFC 5861 windows used when the origin sends no stale-* directive of its own.
     stale_while_revalidate_seconds: int = 0
     stale_if_error_seconds: int = 3600
+    # HLS: how many following segments to fetch ahead of a player (0: none).
+    prefetch_segments: int = 3
 
     def ttl_seconds(self, content_class: ContentClass) -> int:
         ttl = {
@@ -90,11 +92,16 @@ def is_playlist(key: str, content_type: str) -> bool:
 
 
 def class_ttl_seconds(
-    key: str, content_type: str, content_class: ContentClass, policy: ClassPolicy
+    key: str,
+    content_type: str,
+    content_class: ContentClass,
+    policy: ClassPolicy,
+    *,
+    vod: bool = False,
 ) -> int:
-    """The class TTL; an HLS playlist gets the short live-playlist TTL, since a live playlist
-    changes every segment (telling VOD playlists apart needs their body: a later step)."""
-    if content_class is ContentClass.VIDEO and is_playlist(key, content_type):
+    """The class TTL. An HLS playlist gets the short live-playlist TTL, since a live playlist
+    changes every segment, unless its body showed it is VOD (finished: `#EXT-X-ENDLIST`)."""
+    if content_class is ContentClass.VIDEO and is_playlist(key, content_type) and not vod:
         return policy.clamp(policy.live_playlist_ttl_seconds)
     return policy.ttl_seconds(content_class)
 

@@ -66,6 +66,8 @@ class ObjectHandler:
                 len(obj.body),
                 time.perf_counter() - started,
             )
+            if obj.entry.content_class == "video":
+                self._prefetch(ns, obj.entry)
             return
         try:
             ns, key, headers = self._route(scope)
@@ -364,6 +366,12 @@ class ObjectHandler:
         self.edge.metrics.record_read(
             ns.name, entry.content_class, result, tier, sent, time.perf_counter() - started
         )
+        if entry.content_class == "video":
+            self._prefetch(ns, entry)
+
+    def _prefetch(self, ns: Namespace, entry: Entry) -> None:
+        """A player read a playlist or a segment: fetch what it will ask for next."""
+        self.edge.prefetcher.on_read(ns, entry.key.split("/", 1)[1], entry.info.content_type)
 
     # -- writes ----------------------------------------------------------------------------
 

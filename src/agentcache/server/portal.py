@@ -190,6 +190,7 @@ def _config(body: NamespaceIn) -> NamespaceConfig:
         "large_threshold_bytes",
         "stale_while_revalidate_seconds",
         "stale_if_error_seconds",
+        "prefetch_segments",
     ):
         value = getattr(body, name)
         if value is not None:

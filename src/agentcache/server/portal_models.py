@@ -72,6 +72,9 @@ class NamespaceIn(Strict):
     large_threshold_bytes: int | None = Field(default=None, ge=1, le=2**62)
     stale_while_revalidate_seconds: int | None = Field(default=None, ge=0, le=TEN_YEARS)
     stale_if_error_seconds: int | None = Field(default=None, ge=0, le=TEN_YEARS)
+    prefetch_segments: int | None = Field(
+        default=None, ge=0, le=20, description="HLS segments fetched ahead of a player"
+    )
     limits: LimitsModel = Field(default_factory=LimitsModel)
 
 

@@ -1,0 +1,133 @@
+"""HLS prefetch: when a player asks for a playlist or a segment, fetch the next segments in
+the background, so its next requests are hits.
+
+A playlist is parsed when it is read (VOD playlists once per version); each segment it lists
+remembers its place, so a request for segment k queues k+1 .. k+N. Each namespace fetches at
+most `concurrency` segments at a time and queues at most `max_queued`; a segment already
+cached or on its way is not fetched again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from agentcache.errors import AgentCacheError
+from agentcache.namespace import Namespace
+from agentcache.policy.classify import is_playlist
+from agentcache.policy.hls import MAX_PLAYLIST_BYTES, Playlist, parse_playlist
+from agentcache.storage.base import StoredObject
+
+log = logging.getLogger(__name__)
+
+MAX_PREFETCH_SEGMENTS = 20
+
+Warm = Callable[[Namespace, str], Awaitable[bool]]
+Lookup = Callable[[Namespace, str], Awaitable[StoredObject | None]]
+Spawn = Callable[[Awaitable[None]], None]
+
+
+class Prefetcher:
+    def __init__(
+        self,
+        warm: Warm,
+        lookup: Lookup,
+        spawn: Spawn,
+        *,
+        concurrency: int = 4,
+        max_queued: int = 64,
+        max_playlists: int = 1024,
+    ) -> None:
+        self._warm = warm
+        self._lookup = lookup
+        self._spawn = spawn
+        self.concurrency = concurrency
+        self.max_queued = max_queued
+        self.max_playlists = max_playlists
+        # (namespace, playlist key) -> (its version's ETag, parsed), least recently used first
+        self._playlists: OrderedDict[tuple[str, str], tuple[str | None, Playlist]] = OrderedDict()
+        # (namespace, segment key) -> (namespace, playlist key) and the segment's place in it
+        self._places: dict[tuple[str, str], tuple[tuple[str, str], int]] = {}
+        self._queued: set[tuple[str, str]] = set()
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self.fetched = 0  # segments fetched ahead of a request, for tests and stats
+
+    def on_read(self, ns: Namespace, key: str, content_type: str) -> None:
+        """A player read `key`: queue what it will want next."""
+        ahead = min(ns.policy.prefetch_segments, MAX_PREFETCH_SEGMENTS)
+        if not ns.config.features.video_streaming or ahead <= 0:
+            return
+        if is_playlist(key, content_type):
+            self._spawn(self._after_playlist(ns, key, ahead))
+            return
+        place = self._places.get((ns.name, key))
+        if place is None:
+            return
+        playlist_id, index = place
+        known = self._playlists.get(playlist_id)
+        if known is not None:
+            self._queue(ns, known[1].segments[index + 1 : index + 1 + ahead])
+
+    async def _after_playlist(self, ns: Namespace, key: str, ahead: int) -> None:
+        playlist = await self._learn(ns, key)
+        if playlist is None or not playlist.segments:
+            return
+        # A player starts a VOD stream at its first segment, a live one near its end.
+        segments = playlist.segments
+        self._queue(ns, segments[:ahead] if playlist.ended else segments[-ahead:])
+
+    async def _learn(self, ns: Namespace, key: str) -> Playlist | None:
+        stored = await self._lookup(ns, key)
+        if stored is None or stored.entry.info.size > MAX_PLAYLIST_BYTES:
+            return None
+        playlist_id = (ns.name, key)
+        known = self._playlists.get(playlist_id)
+        etag = stored.entry.info.etag
+        if known is not None and known[1].ended and etag is not None and known[0] == etag:
+            self._playlists.move_to_end(playlist_id)
+            return known[1]
+        try:
+            body = b"".join([part async for part in stored.read(0, stored.entry.info.size)])
+        except AgentCacheError as exc:
+            log.info("cannot read playlist %s/%s for prefetch: %s", ns.name, key, exc)
+            return None
+        playlist = parse_playlist(body, key)
+        self._forget(playlist_id)
+        self._playlists[playlist_id] = (etag, playlist)
+        for index, segment in enumerate(playlist.segments):
+            self._places[(ns.name, segment)] = (playlist_id, index)
+        while len(self._playlists) > self.max_playlists:
+            self._forget(next(iter(self._playlists)))
+        return playlist
+
+    def _forget(self, playlist_id: tuple[str, str]) -> None:
+        known = self._playlists.pop(playlist_id, None)
+        if known is None:
+            return
+        for segment in known[1].segments:
+            place = (playlist_id[0], segment)
+            if self._places.get(place, (None, 0))[0] == playlist_id:
+                del self._places[place]
+
+    def _queue(self, ns: Namespace, segments: tuple[str, ...]) -> None:
+        for segment in segments:
+            item = (ns.name, segment)
+            if item in self._queued:
+                continue
+            if sum(1 for name, _ in self._queued if name == ns.name) >= self.max_queued:
+                return
+            self._queued.add(item)
+            self._spawn(self._fetch(ns, segment, item))
+
+    async def _fetch(self, ns: Namespace, segment: str, item: tuple[str, str]) -> None:
+        slots = self._slots.setdefault(ns.name, asyncio.Semaphore(self.concurrency))
+        try:
+            async with slots:
+                if await self._warm(ns, segment):
+                    self.fetched += 1
+        except AgentCacheError as exc:  # a missing segment is the player's problem, not ours
+            log.info("prefetch of %s/%s failed: %s", ns.name, segment, exc)
+        finally:
+            self._queued.discard(item)
