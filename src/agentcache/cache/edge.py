@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from agentcache.cache.chunks import Chunked, ChunkReader
 from agentcache.cache.fill import Fill, Revalidated
 from agentcache.cache.prefetch import Prefetcher
+from agentcache.cache.warmup import Warmer
 from agentcache.config import Config, NamespaceConfig
 from agentcache.entry import Entry, ObjectInfo, same_version
 from agentcache.errors import AgentCacheError, CorruptEntry, OriginNotFound, OriginUnavailable
@@ -85,9 +86,12 @@ class Edge:
             metrics=self.metrics,
             spawn=self._spawn,
         )
-        self.prefetcher = Prefetcher(
-            self.warm, lambda ns, key: self.lookup(cache_key(ns.name, key)), self._spawn
-        )
+
+        def lookup(ns: Namespace, key: str) -> Awaitable[StoredObject | None]:
+            return self.lookup(cache_key(ns.name, key))
+
+        self.prefetcher = Prefetcher(self.warm, lookup, self._spawn)
+        self.warmer = Warmer(self.warm, lookup, self._spawn, clock)
 
     # -- lifecycle -------------------------------------------------------------------------
 

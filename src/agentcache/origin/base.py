@@ -56,6 +56,10 @@ class Origin(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def list(self, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` keys under `prefix`, in key order (OriginRejected if it cannot list)."""
+        ...
+
     async def check(self) -> None:
         """Raise OriginError when the origin cannot be reached (for /api/health)."""
 

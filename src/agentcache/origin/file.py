@@ -108,6 +108,18 @@ class FileOrigin:
         except OSError as exc:
             raise OriginConflict(f"cannot delete {key!r}: {exc.strerror}") from None
 
+    async def list(self, prefix: str, limit: int) -> list[str]:
+        keys: list[str] = []
+        for directory, dirs, files in os.walk(self.root):
+            dirs.sort()
+            for name in sorted(files):
+                if name.startswith(TEMP_PREFIX):
+                    continue
+                key = os.path.relpath(os.path.join(directory, name), self.root)
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)[:limit]
+
     async def check(self) -> None:
         if not self.root.is_dir():
             raise OriginNotFound(f"origin directory {self.root} does not exist")

@@ -152,6 +152,9 @@ class HttpOrigin:
         if response.status_code not in (404, 410):
             raise_for_status(response)
 
+    async def list(self, prefix: str, limit: int) -> list[str]:
+        raise OriginRejected("an HTTP origin cannot list its keys; name them instead")
+
     async def check(self) -> None:
         with translated_errors(self.base_url):
             response = await self._client.head(self.base_url)

@@ -173,6 +173,17 @@ class S3Origin:
         served = byte_range if response.get("ContentRange") else None
         return OriginResponse(_info(response, _total_size(response)), chunks(), served, close)
 
+    async def list(self, prefix: str, limit: int) -> list[str]:
+        s3 = await self._s3()
+        keys: list[str] = []
+        paginator = s3.get_paginator("list_objects_v2")
+        with translated_errors(prefix):
+            async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                keys += [item["Key"] for item in page.get("Contents", [])]
+                if len(keys) >= limit:
+                    break
+        return keys[:limit]
+
     async def put(
         self, key: str, body: AsyncIterator[bytes], *, size: int | None, content_type: str
     ) -> ObjectInfo:

@@ -49,6 +49,10 @@ class Prefixed:
     async def delete(self, key: str) -> None:
         await self.inner.delete(self.prefix + key)
 
+    async def list(self, prefix: str, limit: int) -> list[str]:
+        keys = await self.inner.list(self.prefix + prefix, limit)
+        return [key[len(self.prefix) :] for key in keys]
+
     async def check(self) -> None:
         await self.inner.check()
 
@@ -96,6 +100,9 @@ class Retrying:
 
     async def delete(self, key: str) -> None:
         await self._retry(lambda: self.inner.delete(key))
+
+    async def list(self, prefix: str, limit: int) -> list[str]:
+        return await self._retry(lambda: self.inner.list(prefix, limit))
 
     async def check(self) -> None:
         await self.inner.check()

@@ -1,4 +1,5 @@
-"""The portal API (`/api/portal/...`): namespaces, keys, signed URLs, stats, purge, audit.
+"""The portal API (`/api/portal/...`): namespaces, keys, signed URLs, stats, purge, warm-up,
+audit.
 
 The admin key may do everything; a namespace's own key may read and act on that namespace
 only. A namespace key asking about another namespace gets 403, whether it exists or not.
@@ -37,6 +38,8 @@ from agentcache.server.portal_models import (
     SignIn,
     SignOut,
     StatsOut,
+    WarmIn,
+    WarmOut,
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -172,6 +175,26 @@ def portal_router(tenancy: Tenancy, admin_key: str | None) -> APIRouter:
         target = {"keys": len(keys)} if keys is not None else {"prefix": body.prefix}
         tenancy.audit(caller.actor, "purge", body.namespace, {**target, "purged": purged})
         return PurgeOut(namespace=body.namespace, purged=purged)
+
+    @router.post(
+        "/warm", status_code=202, response_model=WarmOut, responses={429: {"model": ErrorOut}}
+    )
+    async def warm(body: WarmIn, caller: Principal = caller_dependency) -> WarmOut:
+        """Fetch keys, a prefix or a playlist with its segments in the background."""
+        caller.require(body.namespace)
+        job = edge.warmer.start(
+            find(body.namespace), keys=body.keys, prefix=body.prefix, playlist=body.playlist
+        )
+        tenancy.audit(caller.actor, "warm", body.namespace, {"job": job.id, **job.target})
+        return WarmOut(**dataclasses.asdict(job))
+
+    @router.get("/warm/{job_id}", response_model=WarmOut)
+    async def warm_progress(job_id: str, caller: Principal = caller_dependency) -> WarmOut:
+        job = edge.warmer.jobs.get(job_id)
+        if job is None:
+            raise RequestError(404, "unknown_job", "no such warm-up job")
+        caller.require(job.namespace)
+        return WarmOut(**dataclasses.asdict(job))
 
     @router.get("/audit", response_model=list[AuditOut])
     async def audit(limit: int = 100, caller: Principal = caller_dependency) -> list[AuditOut]:

@@ -123,6 +123,30 @@ class PurgeIn(Strict):
     prefix: str | None = Field(default=None, max_length=1024)
 
 
+class WarmIn(Strict):
+    """Exactly one of keys, prefix or playlist."""
+
+    namespace: str = Field(pattern=NAME_PATTERN)
+    keys: list[str] | None = Field(default=None, max_length=10_000)
+    prefix: str | None = Field(default=None, max_length=1024)
+    playlist: str | None = Field(default=None, max_length=1024, description="an HLS playlist key")
+
+
+class WarmOut(BaseModel):
+    id: str
+    namespace: str
+    target: dict[str, int | str | None]
+    state: Literal["running", "done", "failed"]
+    total: int
+    done: int
+    fetched: int
+    already_cached: int
+    failed: int
+    errors: list[str]
+    created_at: float
+    finished_at: float | None
+
+
 class PurgeOut(BaseModel):
     namespace: str
     purged: int
