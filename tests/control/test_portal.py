@@ -179,6 +179,7 @@ ROUTES = [
     ("POST", "/api/portal/namespaces/{ns}/keys", {"grace_seconds": 60}, "own"),
     ("GET", "/api/portal/namespaces/{ns}/keys", None, "own"),
     ("POST", "/api/portal/purge", {"namespace": "{ns}", "prefix": "x"}, "own"),
+    ("POST", "/api/portal/warm", {"namespace": "{ns}", "keys": ["f.txt"]}, "own"),
     ("GET", "/api/portal/audit", None, "admin"),
     ("DELETE", "/api/portal/namespaces/{ns}", None, "admin"),
 ]
@@ -212,7 +213,7 @@ async def test_permission_matrix(
     if caller in ("none", "wrong"):
         expected = {401}
     elif caller == "admin" or who == "any" or (who == "own" and caller == "own"):
-        expected = {200, 201, 204}
+        expected = {200, 201, 202, 204}
     else:
         expected = {403}
     assert response.status_code in expected, (caller, method, target, response.text)

@@ -121,3 +121,7 @@ async def test_one_job_per_namespace_and_bad_requests(tmp_path: Path, clock: Clo
         assert unknown.status_code == 404
         anonymous = await client.get(f"/api/portal/warm/{first.json()['id']}")
         assert anonymous.status_code == 401
+        created = await client.post("/api/portal/namespaces", json={"name": "nosy"}, headers=ADMIN)
+        nosy = {"Authorization": f"Bearer {created.json()['api_key']}"}
+        foreign = await client.get(f"/api/portal/warm/{first.json()['id']}", headers=nosy)
+        assert foreign.status_code == 403
