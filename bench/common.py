@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def ensure_packages(*commands: str) -> None:
-    """Install nginx/wrk from Debian's packages when missing (the bench needs them)."""
-    packages = {"nginx": "nginx-light", "wrk": "wrk"}
+    """Install nginx/wrk/ffmpeg from Debian's packages when missing (the bench needs them)."""
+    packages = {"nginx": "nginx-light", "wrk": "wrk", "ffmpeg": "ffmpeg"}
     missing = [
         packages[c]
         for c in commands

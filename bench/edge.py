@@ -13,7 +13,9 @@ BENCH_KEY = "bench-namespace-key-0123456789"
 
 
 @contextlib.contextmanager
-def edge(workdir: Path, origin_url: str, *, extra_cache: str = "") -> Iterator[str]:
+def edge(
+    workdir: Path, origin_url: str, *, extra_cache: str = "", extra_namespace: str = ""
+) -> Iterator[str]:
     """An edge with namespace `bench` in front of `origin_url`; yields its base URL."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -36,6 +38,7 @@ url = "file://unused"
 [namespaces.bench]
 api_key = "{BENCH_KEY}"
 origin = "{origin_url}"
+{extra_namespace}
 """)
     args = [sys.executable, "-m", "agentcache.cli.main", "serve", "--config", str(config)]
     url = f"http://127.0.0.1:{port}"

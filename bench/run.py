@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import hit_path, wan
+from bench import hit_path, video, wan
 from bench.common import ROOT, ensure_packages
 
 
@@ -34,14 +34,18 @@ def machine() -> str:
 
 
 def main() -> None:
-    ensure_packages("nginx", "wrk")
+    ensure_packages("nginx", "wrk", "ffmpeg")
     sections = []
     with tempfile.TemporaryDirectory(prefix="agentcache-bench-") as tmp:
-        only = os.environ.get("BENCH_ONLY", "hit,wan").split(",")
+        only = os.environ.get("BENCH_ONLY", "hit,wan,video,large").split(",")
         if "hit" in only:
             sections.append(hit_path.run(Path(tmp) / "hit"))
         if "wan" in only:
             sections.append(wan.run(Path(tmp) / "wan"))
+        if "video" in only:
+            sections.append(video.run_video(Path(tmp) / "video"))
+        if "large" in only:
+            sections.append(video.run_large(Path(tmp) / "large"))
     text = (
         "# Benchmarks\n\nWritten by `make bench` (`bench/run.py`) from its own output; do not "
         f"edit by hand.\n\nMachine: {machine()}.\n\n" + "\n".join(sections)
