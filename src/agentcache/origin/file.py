@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import mimetypes
 import os
@@ -109,16 +110,7 @@ class FileOrigin:
             raise OriginConflict(f"cannot delete {key!r}: {exc.strerror}") from None
 
     async def list(self, prefix: str, limit: int) -> list[str]:
-        keys: list[str] = []
-        for directory, dirs, files in os.walk(self.root):
-            dirs.sort()
-            for name in sorted(files):
-                if name.startswith(TEMP_PREFIX):
-                    continue
-                key = os.path.relpath(os.path.join(directory, name), self.root)
-                if key.startswith(prefix):
-                    keys.append(key)
-        return sorted(keys)[:limit]
+        return await asyncio.to_thread(_list, self.root, prefix, limit)
 
     async def check(self) -> None:
         if not self.root.is_dir():
@@ -126,6 +118,17 @@ class FileOrigin:
 
     async def aclose(self) -> None:
         return None
+
+
+def _list(root: Path, prefix: str, limit: int) -> list[str]:
+    """Keys under `prefix`, in key order: a walk of the directory, skipping upload temp files."""
+    keys: list[str] = []
+    for directory, _, files in os.walk(root):
+        for name in files:
+            key = os.path.relpath(os.path.join(directory, name), root)
+            if key.startswith(prefix) and not name.startswith(TEMP_PREFIX):
+                keys.append(key)
+    return sorted(keys)[:limit]
 
 
 async def _read(fd: int, start: int, end: int) -> AsyncIterator[bytes]:
