@@ -249,16 +249,34 @@ class ChunkReader:
     def _start_missing(
         self, ns: Namespace, obj: ChunkedObject, index: int, last: int, present: set[int]
     ) -> RunFill:
-        """A run from `index` over the missing, unclaimed chunks that follow it (to `last`)."""
+        """A run from `index` over the missing chunks that follow it (to `last`) that no run
+        will reach soon: unclaimed, or claimed by a run more than a window behind."""
         run_end = index
         while run_end < last and run_end + 1 not in present:
-            if self.run_for(obj, run_end + 1) is not None:
+            if not self._behind(obj, run_end + 1):
                 break
             run_end += 1
         try:
             return self._start(ns, obj, index, run_end)
         except OSError as exc:  # the file is gone: the object was dropped
             raise ChunkMissing(index) from exc
+
+    def _behind(self, obj: ChunkedObject, index: int) -> bool:
+        """No run claims chunk `index`, or the one that does is more than a window short of it."""
+        fill = self.run_for(obj, index)
+        return fill is None or obj.chunk_span(index)[0] - fill.written > self.window_bytes
+
+    def _read_ahead(self, ns: Namespace, obj: ChunkedObject, index: int, last: int) -> None:
+        """Start the runs for missing chunks in the window after `index`, so a reader crossing
+        from stored chunks into a gap finds its bytes on their way."""
+        ahead = min(last, index + self.window_bytes // obj.chunk_bytes)
+        if ahead <= index:
+            return
+        present = obj.present(index + 1, last)
+        for next_index in range(index + 1, ahead + 1):
+            if next_index not in present and self.run_for(obj, next_index) is None:
+                self._start_missing(ns, obj, next_index, last, present)
+                return  # that run covers the rest of this gap; later gaps wait their turn
 
     async def stream(
         self, ns: Namespace, obj: ChunkedObject, start: int, end: int
@@ -273,6 +291,7 @@ class ChunkReader:
         await self._confirm_version(ns, obj, start // obj.chunk_bytes, last)
         while pos < end:
             index = pos // obj.chunk_bytes
+            self._read_ahead(ns, obj, index, last)
             fill = self.run_for(obj, index)
             if fill is not None and pos - fill.written > self.window_bytes:
                 fill = None  # that run is far behind us: fetch from here on our own

@@ -252,6 +252,7 @@ class Edge:
         size = entry.info.size
         return (
             entry.storable
+            and size > 0
             and size >= ns.policy.large_threshold_bytes
             and self.disk.fits(size, ns.name)
         )
