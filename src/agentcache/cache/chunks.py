@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from agentcache.cache.spool import Spool
 from agentcache.entry import same_version
 from agentcache.errors import (
+    CorruptEntry,
     OriginChanged,
     OriginError,
     OriginPreconditionFailed,
@@ -60,14 +61,16 @@ class RunStopped(Exception):
 
 Claims = dict[tuple[str, int], "RunFill"]
 OpenResponse = Callable[[], Awaitable[OriginResponse]]
+# Index a finished chunk (index, checksums, fd); False when the object is no longer stored.
+Commit = Callable[[int, bytes, int], bool]
 
 
 class RunFill(Spool):
     def __init__(
-        self, obj: ChunkedObject, first: int, last: int, fd: int, claims: Claims, window: int
+        self, obj: ChunkedObject, first: int, last: int, claims: Claims, window: int
     ) -> None:
         start, _ = obj.chunk_span(first)
-        super().__init__(obj.entry.key, fd, start)
+        super().__init__(obj.entry.key, -1, start)  # the file is opened when the run starts
         self.obj = obj
         self.end = obj.chunk_span(last)[1]
         self.window = window
@@ -85,10 +88,14 @@ class RunFill(Spool):
     async def run(
         self,
         open_response: OpenResponse,
-        commit: Callable[[int, bytes, int], None],
+        commit: Commit,
         on_bytes: Callable[[int], None],
     ) -> None:
         try:
+            try:
+                self.fd = os.open(self.obj.path, os.O_RDWR)
+            except OSError as exc:  # the object was dropped before this run began
+                raise ChunkMissing(self.written // self.obj.chunk_bytes) from exc
             response = await open_response()
             try:
                 if not same_version(response.info, self.obj.entry.info):
@@ -112,7 +119,7 @@ class RunFill(Spool):
     async def _spool(
         self,
         response: OriginResponse,
-        commit: Callable[[int, bytes, int], None],
+        commit: Commit,
         on_bytes: Callable[[int], None],
     ) -> None:
         chunk_bytes = self.obj.chunk_bytes
@@ -139,9 +146,11 @@ class RunFill(Spool):
                 on_bytes(len(piece))
                 if self.written < boundary:
                     break
-                commit(index, hasher.finish(), self.fd)
+                kept = commit(index, hasher.finish(), self.fd)
                 if self.owns(index):
                     del self._claims[(self.obj.version, index)]
+                if not kept and self._readers == 0:  # purged or evicted, and nobody reading
+                    raise RunStopped(f"{self.key!r} was dropped during its fill")
                 if self.written == self.end:
                     self.done = True
                     return
@@ -174,8 +183,6 @@ class ChunkReader:
 
     def adopt(self, ns: Namespace, obj: ChunkedObject, response: OriginResponse) -> None:
         """Let a full GET already under way fill every chunk (the first request's)."""
-        if obj.chunk_count == 0:
-            return
 
         async def given() -> OriginResponse:
             return response
@@ -184,6 +191,11 @@ class ChunkReader:
 
     def run_for(self, obj: ChunkedObject, index: int) -> RunFill | None:
         return self.claims.get((obj.version, index))
+
+    def drop(self, obj: ChunkedObject) -> None:
+        """Forget this version (it changed at the origin, or is corrupt); a newer copy of the
+        same key, made by a concurrent request, stays."""
+        self.disk.delete_version(obj.entry.key, obj.version)
 
     def _start(
         self,
@@ -194,57 +206,50 @@ class ChunkReader:
         open_response: OpenResponse | None = None,
     ) -> RunFill:
         """A run over chunks [first, last]: by default a ranged GET pinned to the version."""
-        fd = os.open(obj.path, os.O_RDWR)
-        fill = RunFill(obj, first, last, fd, self.claims, self.window_bytes)
+        fill = RunFill(obj, first, last, self.claims, self.window_bytes)
         key = obj.entry.key.split("/", 1)[1]
+        etag = obj.entry.info.etag
+        # If-Match needs a strong validator (RFC 9110 §13.1.1); a weak one is compared after.
+        if_match = etag if etag is not None and not etag.startswith("W/") else None
 
         async def ranged() -> OriginResponse:
             self.metrics.record_origin(ns.name)
             try:
                 response = await ns.origin.get(
-                    key, byte_range=ByteRange(fill.written, fill.end), if_match=obj.entry.info.etag
+                    key, byte_range=ByteRange(fill.written, fill.end), if_match=if_match
                 )
             except OriginPreconditionFailed:
                 raise OriginChanged(f"{obj.entry.key!r} changed at the origin") from None
             assert not isinstance(response, NotModified)
             return response
 
-        def commit(index: int, checksums: bytes, fd: int) -> None:
+        def commit(index: int, checksums: bytes, fd: int) -> bool:
             try:
-                self.disk.commit_chunk(obj, index, checksums, fd)
+                return self.disk.commit_chunk(obj, index, checksums, fd)
             except (OSError, sqlite3.Error) as exc:  # costs future hits, never this response
                 log.error("disk tier could not index chunk %d of %s: %s", index, obj.entry.key, exc)
                 self.disk.last_error = str(exc)
+                return True  # the object is still there: carry on for the readers
 
         count = self.metrics.origin_bytes.labels(ns.name).inc
         self._spawn(fill.run(open_response or ranged, commit, count))
         return fill
 
-    def fetch_missing(self, ns: Namespace, obj: ChunkedObject, first: int, last: int) -> int:
-        """Start runs for every missing, unclaimed chunk in [first, last] (a prefetch or a
-        warm-up, with no reader to pace it); the number of chunks asked for."""
-        present = obj.present(first, last)
-        asked = 0
-        index = first
+    def fetch_missing(self, ns: Namespace, obj: ChunkedObject) -> list[RunFill]:
+        """Start runs for every missing, unclaimed chunk (a prefetch or a warm-up: nobody
+        reads them, so they run to their end); the runs started."""
+        last = obj.chunk_count - 1
+        present = obj.present(0, last)
+        started: list[RunFill] = []
+        index = 0
         while index <= last:
             if index in present or self.run_for(obj, index) is not None:
                 index += 1
                 continue
             fill = self._start_missing(ns, obj, index, last, present)
-            chunks = -(-(fill.end - fill.written) // obj.chunk_bytes)
-            asked += chunks
-            index += chunks
-        return asked
-
-    async def _confirm_version(
-        self, ns: Namespace, obj: ChunkedObject, first: int, last: int
-    ) -> None:
-        present = obj.present(first, last)
-        missing = next((i for i in range(first, last + 1) if i not in present), None)
-        if missing is None:
-            return
-        fill = self.run_for(obj, missing) or self._start_missing(ns, obj, missing, last, present)
-        await asyncio.shield(fill.opened)
+            started.append(fill)
+            index = fill.end // obj.chunk_bytes + (fill.end % obj.chunk_bytes > 0)
+        return started
 
     def _start_missing(
         self, ns: Namespace, obj: ChunkedObject, index: int, last: int, present: set[int]
@@ -256,27 +261,12 @@ class ChunkReader:
             if not self._behind(obj, run_end + 1):
                 break
             run_end += 1
-        try:
-            return self._start(ns, obj, index, run_end)
-        except OSError as exc:  # the file is gone: the object was dropped
-            raise ChunkMissing(index) from exc
+        return self._start(ns, obj, index, run_end)
 
     def _behind(self, obj: ChunkedObject, index: int) -> bool:
         """No run claims chunk `index`, or the one that does is more than a window short of it."""
         fill = self.run_for(obj, index)
         return fill is None or obj.chunk_span(index)[0] - fill.written > self.window_bytes
-
-    def _read_ahead(self, ns: Namespace, obj: ChunkedObject, index: int, last: int) -> None:
-        """Start the runs for missing chunks in the window after `index`, so a reader crossing
-        from stored chunks into a gap finds its bytes on their way."""
-        ahead = min(last, index + self.window_bytes // obj.chunk_bytes)
-        if ahead <= index:
-            return
-        present = obj.present(index + 1, last)
-        for next_index in range(index + 1, ahead + 1):
-            if next_index not in present and self.run_for(obj, next_index) is None:
-                self._start_missing(ns, obj, next_index, last, present)
-                return  # that run covers the rest of this gap; later gaps wait their turn
 
     async def stream(
         self, ns: Namespace, obj: ChunkedObject, start: int, end: int
@@ -284,44 +274,108 @@ class ChunkReader:
         """Bytes [start, end) of a chunked object, fetching missing chunks as it goes.
 
         Before the first byte, the run for the first missing chunk must have confirmed the
-        version (OriginChanged if not), so a response that would mix stored chunks of the old
-        version with fetched ones of a new version fails before its headers are sent."""
-        pos, stalls = start, 0
-        last = (end - 1) // obj.chunk_bytes
-        await self._confirm_version(ns, obj, start // obj.chunk_bytes, last)
-        while pos < end:
-            index = pos // obj.chunk_bytes
-            self._read_ahead(ns, obj, index, last)
-            fill = self.run_for(obj, index)
-            if fill is not None and pos - fill.written > self.window_bytes:
+        version, so a response that would mix stored chunks of the old version with fetched
+        ones of a new one fails (OriginChanged) before its headers are sent. The reader holds
+        every run it starts or joins until it is done, so those runs are paced by it and stop
+        when it goes away."""
+        reader = _Reader(self, ns, obj, start, end)
+        try:
+            async for data in reader.read():
+                yield data
+        except (OriginChanged, CorruptEntry):
+            self.drop(obj)
+            raise
+        finally:
+            reader.close()
+
+
+class _Reader:
+    """One range being read: its position, and the runs it holds."""
+
+    def __init__(
+        self, chunks: ChunkReader, ns: Namespace, obj: ChunkedObject, start: int, end: int
+    ) -> None:
+        self.chunks, self.ns, self.obj = chunks, ns, obj
+        self.pos, self.end = start, end
+        self.last = (end - 1) // obj.chunk_bytes
+        self.held: dict[RunFill, None] = {}
+
+    def hold(self, fill: RunFill) -> RunFill:
+        if fill not in self.held:
+            fill.acquire()
+            self.held[fill] = None
+        return fill
+
+    def close(self) -> None:
+        for fill in self.held:
+            fill.release()
+        self.held.clear()
+
+    def start(self, index: int, present: set[int]) -> RunFill:
+        try:
+            return self.hold(
+                self.chunks._start_missing(self.ns, self.obj, index, self.last, present)
+            )
+        except OSError as exc:  # the file is gone: the object was dropped
+            raise ChunkMissing(index) from exc
+
+    async def confirm_version(self) -> None:
+        first = self.pos // self.obj.chunk_bytes
+        present = self.obj.present(first, self.last)
+        missing = next((i for i in range(first, self.last + 1) if i not in present), None)
+        if missing is not None:
+            fill = self.chunks.run_for(self.obj, missing)
+            fill = self.hold(fill) if fill is not None else self.start(missing, present)
+            await asyncio.shield(fill.opened)
+
+    def read_ahead(self, index: int) -> None:
+        """Start the run for the next gap within a window of `index`, so a reader crossing
+        from stored chunks into a gap finds its bytes on their way."""
+        ahead = min(self.last, index + self.chunks.window_bytes // self.obj.chunk_bytes)
+        if ahead <= index:
+            return
+        present = self.obj.present(index + 1, self.last)
+        for next_index in range(index + 1, ahead + 1):
+            if next_index not in present and self.chunks.run_for(self.obj, next_index) is None:
+                self.start(next_index, present)
+                return  # that run covers the rest of this gap; later gaps wait their turn
+
+    async def read(self) -> AsyncGenerator[bytes, None]:
+        await self.confirm_version()
+        stalls, obj = 0, self.obj
+        while self.pos < self.end:
+            index = self.pos // obj.chunk_bytes
+            self.read_ahead(index)
+            fill = self.chunks.run_for(obj, index)
+            if fill is not None and self.pos - fill.written > self.chunks.window_bytes:
                 fill = None  # that run is far behind us: fetch from here on our own
             if fill is None:
-                present = obj.present(index, last)
+                present = obj.present(index, self.last)
                 if index in present:
                     with contextlib.suppress(ChunkMissing):  # evicted since: fetch it again
-                        async for data in obj.read(pos, min(end, obj.chunk_span(index)[1])):
-                            pos += len(data)
+                        async for data in obj.read(
+                            self.pos, min(self.end, obj.chunk_span(index)[1])
+                        ):
+                            self.pos += len(data)
                             yield data
                         continue
                     present = set()
-                fill = self._start_missing(ns, obj, index, last, present)
-            before = pos
-            fill.acquire()
+                fill = self.start(index, present)
+            before = self.pos
+            self.hold(fill)
             try:
-                async for data in fill.stream(pos, min(end, fill.end)):
-                    pos += len(data)
+                async for data in fill.stream(self.pos, min(self.end, fill.end)):
+                    self.pos += len(data)
                     yield data
             except RunStopped:
                 continue  # the next chunk is stored or claimed by another run
             except OriginError as exc:
-                stalls = 0 if pos > before else stalls + 1
+                stalls = 0 if self.pos > before else stalls + 1
                 if isinstance(exc, OriginChanged) or stalls >= MAX_STALLS:
                     raise
                 log.info(
-                    "chunk run of %s failed at %d, fetching again: %s", obj.entry.key, pos, exc
+                    "chunk run of %s failed at %d, fetching again: %s", obj.entry.key, self.pos, exc
                 )
-            finally:
-                fill.release()
 
 
 def _mark_seen(future: asyncio.Future[None]) -> None:

@@ -22,7 +22,13 @@ from agentcache.cache.prefetch import Prefetcher
 from agentcache.cache.warmup import Warmer
 from agentcache.config import Config, NamespaceConfig
 from agentcache.entry import Entry, ObjectInfo, same_version
-from agentcache.errors import AgentCacheError, CorruptEntry, OriginNotFound, OriginUnavailable
+from agentcache.errors import (
+    AgentCacheError,
+    CorruptEntry,
+    OriginNotFound,
+    OriginRejected,
+    OriginUnavailable,
+)
 from agentcache.metrics import Metrics
 from agentcache.namespace import Namespace, buckets
 from agentcache.origin import NotModified, Origin, OriginResponse, Prefixed, open_origin
@@ -210,7 +216,11 @@ class Edge:
                 return Hit(stored, "STALE")
         fill = self._fills.get(ck)
         if fill is None and ranged and stored is None:
-            chunked = await self._chunked_miss(ns, key, await self._head(ns, key))
+            try:
+                info: ObjectInfo | None = await self._head(ns, key)
+            except OriginRejected:  # an origin that refuses HEAD: read it the whole way
+                info = None
+            chunked = None if info is None else await self._chunked_miss(ns, key, info)
             if chunked is not None:
                 return chunked
             fill = self._fills.get(ck)
@@ -249,30 +259,36 @@ class Edge:
         return Miss(fill, outcome)
 
     def chunkable(self, ns: Namespace, entry: Entry) -> bool:
-        size = entry.info.size
+        """Large, storable, fits the tier, and has a validator to pin its chunks to."""
+        info = entry.info
         return (
             entry.storable
-            and size > 0
-            and size >= ns.policy.large_threshold_bytes
-            and self.disk.fits(size, ns.name)
+            and info.size > 0
+            and info.size >= ns.policy.large_threshold_bytes
+            and (info.etag is not None or info.last_modified is not None)
+            and self.disk.fits(info.size, ns.name)
         )
 
-    def _open_chunked(self, ns: Namespace, entry: Entry) -> ChunkedObject | None:
+    def _open_chunked(self, ns: Namespace, entry: Entry) -> tuple[ChunkedObject, bool] | None:
+        """The chunked copy of this version and whether it is new; None when the object is
+        not to be chunked (or the disk cannot hold it)."""
         if not self.chunkable(ns, entry) or self.namespaces.get(ns.name) is not ns:
             return None
         try:
-            return self.disk.open_chunked(
+            opened = self.disk.open_chunked(
                 entry, self.config.cache.chunk_bytes, self.config.cache.block_bytes
             )
         except (OSError, sqlite3.Error) as exc:
             log.error("disk tier cannot hold %s in chunks: %s", entry.key, exc)
             self.disk.last_error = str(exc)
             return None
+        self.memory.discard(entry.key)  # an older, smaller version must not shadow it
+        return opened
 
     async def _chunked_miss(self, ns: Namespace, key: str, info: ObjectInfo) -> Chunked | None:
         """A chunked copy (no chunks yet) of a large object: None for a small one."""
-        obj = self._open_chunked(ns, self.make_entry(ns, key, info))
-        return None if obj is None else Chunked(obj, "MISS")
+        opened = self._open_chunked(ns, self.make_entry(ns, key, info))
+        return None if opened is None else Chunked(opened[0], "MISS")
 
     async def _read_chunked(
         self, ns: Namespace, key: str, obj: ChunkedObject, ranged: bool
@@ -289,14 +305,14 @@ class Edge:
                 return Chunked(obj, "STALE")
             raise
         except OriginNotFound:
-            await self.drop(obj.entry.key)
+            self.chunks.drop(obj)
             raise
         if same_version(info, obj.entry.info):
             entry = replace(self.make_entry(ns, key, info), content_class=obj.entry.content_class)
             await self.disk.renew(obj.entry.key, entry)
             obj.entry = entry
             return Chunked(obj, "REVALIDATED")
-        await self.drop(obj.entry.key)
+        self.chunks.drop(obj)  # concurrent readers share this HEAD: only this version goes
         if ranged:
             chunked = await self._chunked_miss(ns, key, info)
             if chunked is not None:
@@ -379,10 +395,14 @@ class Edge:
             """A large object: its full GET goes on as the fill of every chunk."""
             if response.byte_range is not None:
                 return None
-            obj = self._open_chunked(ns, entry)
-            if obj is None:
+            opened = self._open_chunked(ns, entry)
+            if opened is None:
                 return None
-            self.chunks.adopt(ns, obj, response)
+            obj, created = opened
+            if created:
+                self.chunks.adopt(ns, obj, response)
+            else:  # another request made the copy first: read through it instead
+                self._spawn(response.close())
             return Chunked(obj, "MISS")
 
         async def run() -> None:
@@ -405,7 +425,12 @@ class Edge:
         """Background work the edge waits for in `settle` and cancels in `stop`."""
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Future[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
 
     def _forget(self, fill: Fill) -> None:
         if self._fills.get(fill.key) is fill:
@@ -460,15 +485,18 @@ class Edge:
                 raise found.fill.error
             return True
         obj = found.obj
-        self.chunks.fetch_missing(ns, obj, 0, obj.chunk_count - 1)
-        runs = {self.chunks.run_for(obj, index) for index in range(obj.chunk_count)}
-        fetching = [run for run in runs if run is not None]
-        for run in fetching:
-            await run.finished.wait()
-        for run in fetching:
-            if isinstance(run.error, AgentCacheError):
-                raise run.error
-        return bool(fetching) or found.result == "MISS"
+        fetched = found.result == "MISS"
+        for _ in range(3):  # a run stopped by a client that left is started again
+            runs = self.chunks.fetch_missing(ns, obj)
+            for run in runs:
+                await run.finished.wait()
+            for run in runs:
+                if isinstance(run.error, AgentCacheError):
+                    raise run.error
+            fetched = fetched or bool(runs)
+            if not runs:
+                break
+        return fetched
 
     # -- writes ----------------------------------------------------------------------------
 

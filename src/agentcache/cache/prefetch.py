@@ -51,6 +51,7 @@ class Prefetcher:
         # (namespace, segment key) -> (namespace, playlist key) and the segment's place in it
         self._places: dict[tuple[str, str], tuple[tuple[str, str], int]] = {}
         self._queued: set[tuple[str, str]] = set()
+        self._reading: set[tuple[str, str]] = set()  # playlists being parsed
         self._slots: dict[str, asyncio.Semaphore] = {}
         self.fetched = 0  # segments fetched ahead of a request, for tests and stats
 
@@ -60,7 +61,9 @@ class Prefetcher:
         if not ns.config.features.video_streaming or ahead <= 0:
             return
         if is_playlist(key, content_type):
-            self._spawn(self._after_playlist(ns, key, ahead))
+            if (ns.name, key) not in self._reading:  # one parse per playlist at a time
+                self._reading.add((ns.name, key))
+                self._spawn(self._after_playlist(ns, key, ahead))
             return
         place = self._places.get((ns.name, key))
         if place is None:
@@ -71,7 +74,10 @@ class Prefetcher:
             self._queue(ns, known[1].segments[index + 1 : index + 1 + ahead])
 
     async def _after_playlist(self, ns: Namespace, key: str, ahead: int) -> None:
-        playlist = await self._learn(ns, key)
+        try:
+            playlist = await self._learn(ns, key)
+        finally:
+            self._reading.discard((ns.name, key))
         if playlist is None or not playlist.segments:
             return
         # A player starts a VOD stream at its first segment, a live one near its end.

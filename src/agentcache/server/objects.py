@@ -181,8 +181,7 @@ class ObjectHandler:
             found = await self.edge.read(ns, key, ranged="range" in headers)
             if isinstance(found, Chunked):
                 if await self._send_chunked(ns, found, headers, send, started):
-                    return
-                await self.edge.invalidate(ns, key)
+                    return  # else that copy has been dropped: read again
             elif isinstance(found, Hit):
                 if await self._send_stored(ns, found.obj, found.result, headers, send, started):
                     return
@@ -344,7 +343,7 @@ class ObjectHandler:
                 # Headers are gone: end the response short so the client sees a truncated body
                 # (Content-Length promises more) instead of wrong bytes.
                 log.error("aborting response for %s after %d bytes: %s", entry.key, sent, exc)
-                if isinstance(exc, (CorruptEntry, OriginChanged)):
+                if isinstance(exc, CorruptEntry):
                     await self.edge.drop(entry.key)
                 return
         await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -212,15 +212,18 @@ class DiskTier:
 
     # -- chunked objects -------------------------------------------------------------------
 
-    def open_chunked(self, entry: Entry, chunk_bytes: int, block_bytes: int) -> ChunkedObject:
-        """The chunked copy of this version, made (empty) if the key holds none or an older one."""
+    def open_chunked(
+        self, entry: Entry, chunk_bytes: int, block_bytes: int
+    ) -> tuple[ChunkedObject, bool]:
+        """The chunked copy of this version, made (empty) if the key holds none or an older
+        one; True when it was made just now."""
         row = self.db.execute(
-            "SELECT path, entry, chunk_bytes FROM entries WHERE key = ?", (entry.key,)
+            "SELECT path, entry, chunk_bytes, block_bytes FROM entries WHERE key = ?", (entry.key,)
         ).fetchone()
         if row is not None and row[2] > 0:
             stored = Entry.from_json(row[1])
             if same_version(stored.info, entry.info):
-                return self._chunked(stored, row[0], row[2], block_bytes)
+                return self._chunked(stored, row[0], row[2], row[3]), False
         relative = self._new_body_path(entry.key)
         (self.bodies / relative).parent.mkdir(exist_ok=True)
         os.close(os.open(self.bodies / relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -242,7 +245,7 @@ class DiskTier:
         except BaseException:
             (self.bodies / relative).unlink(missing_ok=True)
             raise
-        return self._chunked(entry, relative, chunk_bytes, block_bytes)
+        return self._chunked(entry, relative, chunk_bytes, block_bytes), True
 
     def _chunked(
         self, entry: Entry, relative: str, chunk_bytes: int, block_bytes: int
@@ -261,21 +264,34 @@ class DiskTier:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            updated = db.execute(
-                "UPDATE entries SET size = size + ?, accessed_at = ? WHERE path = ?",
-                (end - start, self.clock(), obj.version),
+            # Nothing is added for an object no longer indexed, or for a chunk already there.
+            added = db.execute(
+                "INSERT OR IGNORE INTO chunks SELECT ?, ?, ?"
+                " WHERE EXISTS (SELECT 1 FROM entries WHERE path = ?)",
+                (obj.version, index, checksums, obj.version),
             ).rowcount
-            if updated:
-                db.execute("INSERT INTO chunks VALUES (?, ?, ?)", (obj.version, index, checksums))
+            if added:
+                db.execute(
+                    "UPDATE entries SET size = size + ?, accessed_at = ? WHERE path = ?",
+                    (end - start, self.clock(), obj.version),
+                )
                 self._add(namespace, end - start)
                 doomed = self._evict_locked(namespace)
+            stored = (
+                added
+                or db.execute("SELECT 1 FROM entries WHERE path = ?", (obj.version,)).fetchone()
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        if updated:
+        if added:
             self._unlink(doomed)
-        return bool(updated)
+        return bool(stored)
+
+    def delete_version(self, key: str, version: str) -> int:
+        """Remove the key's copy only if it is still this version (a file path)."""
+        return self._delete_where("key = ? AND path = ?", key, version)
 
     def chunk_checksums(self, version: str, index: int) -> bytes | None:
         row = self.db.execute(
@@ -383,12 +399,12 @@ class DiskTier:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return self._delete_where("key LIKE ? ESCAPE '\\'", escaped + "%")
 
-    def _delete_where(self, where: str, arg: str) -> int:
+    def _delete_where(self, where: str, *args: str) -> int:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
             rows = db.execute(
-                f"SELECT key, namespace, path, size FROM entries WHERE {where}", (arg,)
+                f"SELECT key, namespace, path, size FROM entries WHERE {where}", args
             ).fetchall()
             paths = self._remove_rows(rows)
             db.execute("COMMIT")

@@ -50,7 +50,7 @@ class MemoryTier:
     def put(self, entry: Entry, body: bytes) -> None:
         if not self.admits(len(body)):
             return
-        self._discard(entry.key)
+        self.discard(entry.key)
         self._items[entry.key] = MemoryObject(entry, body)
         self.used_bytes += len(body)
         while self.used_bytes > self.max_bytes:
@@ -63,7 +63,7 @@ class MemoryTier:
             item.entry = entry
             item.headers = None
 
-    def _discard(self, key: str) -> int:
+    def discard(self, key: str) -> int:
         item = self._items.pop(key, None)
         if item is None:
             return 0
@@ -71,12 +71,12 @@ class MemoryTier:
         return 1
 
     async def delete(self, key: str) -> int:
-        return self._discard(key)
+        return self.discard(key)
 
     async def delete_prefix(self, prefix: str) -> int:
         doomed = [k for k in self._items if k.startswith(prefix)]
         for key in doomed:
-            self._discard(key)
+            self.discard(key)
         return len(doomed)
 
     def status(self) -> dict[str, object]:
