@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from agentcache.config import Config
 from tests.chunks.conftest import chunk_config
 from tests.conftest import AUTH, Clock, client_for, running
 from tests.support.origins import OriginUnderTest
@@ -20,12 +21,17 @@ def ranged(start: int, end: int, **extra: str) -> dict[str, str]:
     return {**AUTH, "range": f"bytes={start}-{end - 1}", **extra}
 
 
+def two_versions(origin: OriginUnderTest, tmp_path: Path) -> tuple[bytes, bytes, Config]:
+    """The old bytes (seeded now), the new bytes (for the test to seed), and the config."""
+    old, new = os.urandom(SIZE), os.urandom(SIZE)
+    origin.seed(KEY, old)
+    return old, new, chunk_config(tmp_path / "cache", origin.spec, chunk_bytes=CHUNK)
+
+
 async def test_second_read_after_overwrite_is_entirely_the_new_version(
     tmp_path: Path, origin: OriginUnderTest, clock: Clock
 ) -> None:
-    old, new = os.urandom(SIZE), os.urandom(SIZE)
-    origin.seed(KEY, old)
-    config = chunk_config(tmp_path / "cache", origin.spec, chunk_bytes=CHUNK)
+    old, new, config = two_versions(origin, tmp_path)
     async with running(config, clock) as app, client_for(app) as client:
         first = await client.get(URL, headers=ranged(CHUNK + 10, CHUNK + 1000))
         assert first.content == old[CHUNK + 10 : CHUNK + 1000]
@@ -45,9 +51,7 @@ async def test_second_read_after_overwrite_is_entirely_the_new_version(
 async def test_if_match_on_the_old_version_is_412_never_old_bytes(
     tmp_path: Path, origin: OriginUnderTest, clock: Clock
 ) -> None:
-    old, new = os.urandom(SIZE), os.urandom(SIZE)
-    origin.seed(KEY, old)
-    config = chunk_config(tmp_path / "cache", origin.spec, chunk_bytes=CHUNK)
+    _old, new, config = two_versions(origin, tmp_path)
     async with running(config, clock) as app, client_for(app) as client:
         first = await client.get(URL, headers=ranged(0, 100))
         old_etag = first.headers["etag"]

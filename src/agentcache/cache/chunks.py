@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
-from agentcache.cache.spool import Spool
+from agentcache.cache.spool import Spool, mark_seen
 from agentcache.entry import same_version
 from agentcache.errors import (
     CorruptEntry,
@@ -80,7 +80,7 @@ class RunFill(Spool):
             claims[claim] = self
         # Resolved once the origin's response is known to be of the pinned version.
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.opened.add_done_callback(_mark_seen)
+        self.opened.add_done_callback(mark_seen)
 
     def owns(self, index: int) -> bool:
         return self._claims.get((self.obj.version, index)) is self
@@ -105,9 +105,7 @@ class RunFill(Spool):
             finally:
                 await response.close()
         except BaseException as exc:  # every failure must reach the readers
-            self.error = exc
-            if not self.opened.done():
-                self.opened.set_exception(exc)
+            self._fail(exc, self.opened)
             if not isinstance(exc, Exception):
                 raise
         finally:
@@ -312,12 +310,7 @@ class _Reader:
         self.held.clear()
 
     def start(self, index: int, present: set[int]) -> RunFill:
-        try:
-            return self.hold(
-                self.chunks._start_missing(self.ns, self.obj, index, self.last, present)
-            )
-        except OSError as exc:  # the file is gone: the object was dropped
-            raise ChunkMissing(index) from exc
+        return self.hold(self.chunks._start_missing(self.ns, self.obj, index, self.last, present))
 
     async def confirm_version(self) -> None:
         first = self.pos // self.obj.chunk_bytes
@@ -376,8 +369,3 @@ class _Reader:
                 log.info(
                     "chunk run of %s failed at %d, fetching again: %s", obj.entry.key, self.pos, exc
                 )
-
-
-def _mark_seen(future: asyncio.Future[None]) -> None:
-    if not future.cancelled():
-        future.exception()

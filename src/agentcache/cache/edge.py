@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 
 from agentcache.cache.chunks import Chunked, ChunkReader
 from agentcache.cache.fill import Fill, Revalidated
-from agentcache.cache.prefetch import Prefetcher
+from agentcache.cache.prefetch import Prefetcher, read_playlist
+from agentcache.cache.spool import mark_seen
 from agentcache.cache.warmup import Warmer
 from agentcache.config import Config, NamespaceConfig
 from agentcache.entry import Entry, ObjectInfo, same_version
@@ -36,7 +37,7 @@ from agentcache.policy.classify import class_ttl_seconds, classify, is_playlist
 from agentcache.policy.freshness import freshness
 from agentcache.policy.hls import MAX_PLAYLIST_BYTES, is_vod
 from agentcache.policy.keys import cache_key
-from agentcache.storage.base import StoredObject, Tier
+from agentcache.storage.base import StoredObject, Tier, read_body
 from agentcache.storage.bodies import ChunkedObject
 from agentcache.storage.disk import DiskTier
 from agentcache.storage.memory import MemoryObject, MemoryTier
@@ -186,7 +187,7 @@ class Edge:
         ):
             return stored
         try:
-            body = b"".join([part async for part in stored.read(0, stored.entry.info.size)])
+            body = await read_body(stored)
         except CorruptEntry as exc:
             log.warning("dropping corrupt entry: %s", exc)
             await self.disk.delete(ck)
@@ -220,7 +221,7 @@ class Edge:
                 info: ObjectInfo | None = await self._head(ns, key)
             except OriginRejected:  # an origin that refuses HEAD: read it the whole way
                 info = None
-            chunked = None if info is None else await self._chunked_miss(ns, key, info)
+            chunked = None if info is None else self._chunked_miss(ns, key, info)
             if chunked is not None:
                 return chunked
             fill = self._fills.get(ck)
@@ -285,7 +286,7 @@ class Edge:
         self.memory.discard(entry.key)  # an older, smaller version must not shadow it
         return opened
 
-    async def _chunked_miss(self, ns: Namespace, key: str, info: ObjectInfo) -> Chunked | None:
+    def _chunked_miss(self, ns: Namespace, key: str, info: ObjectInfo) -> Chunked | None:
         """A chunked copy (no chunks yet) of a large object: None for a small one."""
         opened = self._open_chunked(ns, self.make_entry(ns, key, info))
         return None if opened is None else Chunked(opened[0], "MISS")
@@ -314,7 +315,7 @@ class Edge:
             return Chunked(obj, "REVALIDATED")
         self.chunks.drop(obj)  # concurrent readers share this HEAD: only this version goes
         if ranged:
-            chunked = await self._chunked_miss(ns, key, info)
+            chunked = self._chunked_miss(ns, key, info)
             if chunked is not None:
                 return chunked
         return await self.read(ns, key)
@@ -333,7 +334,7 @@ class Edge:
                     del self._heads[ck]
 
             future = self._heads[ck] = asyncio.ensure_future(ask())
-            future.add_done_callback(_mark_seen)
+            future.add_done_callback(mark_seen)
         return await asyncio.shield(future)
 
     async def describe(self, ns: Namespace, key: str) -> tuple[Entry, str, str]:
@@ -343,9 +344,8 @@ class Edge:
         now = self.clock()
         if stored is not None and stored.entry.may_serve_while_revalidating(now):
             return stored.entry, "HIT" if stored.entry.is_fresh(now) else "STALE", stored.tier
-        self.metrics.record_origin(ns.name)
         try:
-            info = await ns.origin.head(key)
+            info = await self._head(ns, key)
         except OriginUnavailable:
             if stored is not None and stored.entry.may_serve_on_error(now):
                 return stored.entry, "STALE", stored.tier
@@ -448,12 +448,12 @@ class Edge:
             return  # the namespace was deleted during the fill: a new one must not inherit it
         size = entry.info.size
         key = entry.key.split("/", 1)[1]
-        body = os.pread(fill.fd, size, 0) if self.memory.admits(size) else None
-        if is_playlist(key, entry.info.content_type) and size <= MAX_PLAYLIST_BYTES:
-            body = body if body is not None else os.pread(fill.fd, size, 0)
-            if is_vod(body):  # a finished playlist never changes: it keeps the video TTL
-                vod = self.make_entry(fill.namespace, key, entry.info, vod=True)
-                entry = replace(vod, stored_at=entry.stored_at)
+        playlist = is_playlist(key, entry.info.content_type) and size <= MAX_PLAYLIST_BYTES
+        body = os.pread(fill.fd, size, 0) if playlist or self.memory.admits(size) else None
+        if playlist and body is not None and is_vod(body):
+            # A finished playlist never changes: it keeps the video TTL.
+            vod = self.make_entry(fill.namespace, key, entry.info, vod=True)
+            entry = replace(vod, stored_at=entry.stored_at)
         if body is not None and self.memory.admits(size):
             self.memory.put(entry, body)
         if not self.disk.fits(size, entry.key.split("/", 1)[0]):
@@ -536,18 +536,8 @@ class Edge:
 
 
 async def _is_vod_playlist(key: str, stored: StoredObject) -> bool:
-    info = stored.entry.info
-    if not is_playlist(key, info.content_type) or info.size > MAX_PLAYLIST_BYTES:
-        return False
-    try:
-        return is_vod(b"".join([part async for part in stored.read(0, info.size)]))
-    except CorruptEntry:
-        return False
-
-
-def _mark_seen(future: asyncio.Future[ObjectInfo]) -> None:
-    if not future.cancelled():
-        future.exception()
+    playlist = await read_playlist(stored, key)
+    return playlist is not None and playlist.ended
 
 
 async def _counted(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentcache.cache.chunks import Chunked
-from agentcache.cache.spool import Spool
+from agentcache.cache.spool import Spool, mark_seen
 from agentcache.entry import Entry, ObjectInfo
 from agentcache.errors import OriginUnavailable, StorageError
 from agentcache.namespace import Namespace
@@ -47,7 +47,7 @@ class Fill(Spool):
         self.spool = spool
         self.ready: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         # A background refresh may have no reader to see its failure; mark it as seen.
-        self.ready.add_done_callback(_mark_seen)
+        self.ready.add_done_callback(mark_seen)
         self.entry: Entry | None = None
         self.hasher = BlockHasher(block_bytes)
         self.keep = True  # an invalidation during the fill clears this: nothing is committed
@@ -86,9 +86,7 @@ class Fill(Spool):
                 if not handed_over:
                     await response.close()
         except BaseException as exc:  # every failure must reach the readers
-            self.error = exc
-            if not self.ready.done():
-                self.ready.set_exception(exc)
+            self._fail(exc, self.ready)
             if not isinstance(exc, Exception):
                 raise
         finally:
@@ -120,8 +118,3 @@ class Fill(Spool):
     def _closed(self) -> None:
         with contextlib.suppress(OSError):
             self.spool.unlink()
-
-
-def _mark_seen(future: asyncio.Future[Outcome]) -> None:
-    if not future.cancelled():
-        future.exception()

@@ -14,19 +14,33 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from agentcache.errors import AgentCacheError
+from agentcache.errors import AgentCacheError, StorageError
 from agentcache.namespace import Namespace
 from agentcache.policy.classify import is_playlist
 from agentcache.policy.hls import MAX_PLAYLIST_BYTES, Playlist, parse_playlist
-from agentcache.storage.base import StoredObject
+from agentcache.storage.base import StoredObject, read_body
 
 log = logging.getLogger(__name__)
 
 MAX_PREFETCH_SEGMENTS = 20
 
+# What the edge lends the prefetcher and warm-up jobs: fetch a key whole (True when the origin
+# was asked), find a stored copy, and run work in the background.
 Warm = Callable[[Namespace, str], Awaitable[bool]]
 Lookup = Callable[[Namespace, str], Awaitable[StoredObject | None]]
 Spawn = Callable[[Awaitable[None]], None]
+
+
+async def read_playlist(stored: StoredObject, key: str) -> Playlist | None:
+    """A stored copy of `key` parsed as an HLS playlist; None when it is not one we can read."""
+    info = stored.entry.info
+    if not is_playlist(key, info.content_type) or info.size > MAX_PLAYLIST_BYTES:
+        return None
+    try:
+        return parse_playlist(await read_body(stored), key)
+    except StorageError as exc:
+        log.info("cannot read playlist %s: %s", stored.entry.key, exc)
+        return None
 
 
 class Prefetcher:
@@ -86,7 +100,7 @@ class Prefetcher:
 
     async def _learn(self, ns: Namespace, key: str) -> Playlist | None:
         stored = await self._lookup(ns, key)
-        if stored is None or stored.entry.info.size > MAX_PLAYLIST_BYTES:
+        if stored is None:
             return None
         playlist_id = (ns.name, key)
         known = self._playlists.get(playlist_id)
@@ -94,12 +108,9 @@ class Prefetcher:
         if known is not None and known[1].ended and etag is not None and known[0] == etag:
             self._playlists.move_to_end(playlist_id)
             return known[1]
-        try:
-            body = b"".join([part async for part in stored.read(0, stored.entry.info.size)])
-        except AgentCacheError as exc:
-            log.info("cannot read playlist %s/%s for prefetch: %s", ns.name, key, exc)
+        playlist = await read_playlist(stored, key)
+        if playlist is None:
             return None
-        playlist = parse_playlist(body, key)
         self._forget(playlist_id)
         self._playlists[playlist_id] = (etag, playlist)
         for index, segment in enumerate(playlist.segments):

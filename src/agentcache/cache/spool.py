@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 from agentcache.errors import OriginUnavailable
 
@@ -34,6 +35,12 @@ class Spool:
     def _notify(self) -> None:
         self._wake.set()
         self._wake = asyncio.Event()
+
+    def _fail(self, exc: BaseException, waiting: asyncio.Future[Any]) -> None:
+        """Hand a failure to the readers, and to whoever waits on `waiting` if it is pending."""
+        self.error = exc
+        if not waiting.done():
+            waiting.set_exception(exc)
 
     def _finish(self) -> None:
         self._finished = True
@@ -81,3 +88,9 @@ class Spool:
                 self.reader_pos = pos
                 self._reader_moved()
             yield data
+
+
+def mark_seen(future: asyncio.Future[Any]) -> None:
+    """A done-callback for futures nobody may await: their failure is not "never retrieved"."""
+    if not future.cancelled():
+        future.exception()

@@ -13,22 +13,18 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from agentcache.cache.prefetch import Lookup, Spawn, Warm, read_playlist
 from agentcache.errors import AgentCacheError, RequestError
 from agentcache.namespace import Namespace
-from agentcache.policy.hls import MAX_PLAYLIST_BYTES, parse_playlist
 from agentcache.policy.keys import validate_key
-from agentcache.storage.base import StoredObject
 
 log = logging.getLogger(__name__)
 
 MAX_WARM_KEYS = 10_000
 MAX_ERRORS_KEPT = 20
-
-Warm = Callable[[Namespace, str], Awaitable[bool]]
-Lookup = Callable[[Namespace, str], Awaitable[StoredObject | None]]
 
 
 @dataclass
@@ -57,7 +53,7 @@ class Warmer:
         self,
         warm: Warm,
         lookup: Lookup,
-        spawn: Callable[[Awaitable[None]], None],
+        spawn: Spawn,
         clock: Callable[[], float] = time.time,
         *,
         concurrency: int = 4,
@@ -155,12 +151,11 @@ class Warmer:
             current = pending.pop(0)
             await self._warm(ns, current)
             stored = await self._lookup(ns, current)
-            if stored is None or stored.entry.info.size > MAX_PLAYLIST_BYTES:
+            parsed = None if stored is None else await read_playlist(stored, current)
+            if parsed is None:
                 raise RequestError(
                     400, "bad_playlist", f"{current!r} is not a playlist we can read"
                 )
-            body = b"".join([part async for part in stored.read(0, stored.entry.info.size)])
-            parsed = parse_playlist(body, current)
             keys += [current, *parsed.segments]
             if current == key:  # one level: a master playlist's variants, not theirs
                 pending += list(parsed.variants)

@@ -7,7 +7,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from urllib.parse import parse_qs
 
 from agentcache.cache.chunks import Chunked
@@ -261,23 +261,9 @@ class ObjectHandler:
             return True
         plan = plan_read(obj.entry, headers)
         pieces = obj.read(plan.start, plan.end)
-        try:
-            first = await anext(pieces, b"") if plan.status != 304 else b""
-        except CorruptEntry as exc:
-            log.warning("corrupt cache entry, refetching: %s", exc)
-            return False
-        await self._send_stream(
-            ns,
-            obj.entry,
-            result,
-            obj.tier,
-            headers,
-            send,
-            started,
-            lambda _start, _end: _prepend(first, pieces),
-            plan,
+        return await self._send_checked(
+            ns, obj.entry, result, obj.tier, headers, send, started, plan, pieces
         )
-        return True
 
     async def _send_chunked(
         self, ns: Namespace, found: Chunked, headers: dict[str, str], send: Send, started: float
@@ -287,24 +273,40 @@ class ObjectHandler:
         obj = found.obj
         plan = plan_read(obj.entry, headers)
         result, tier = found.result, "disk"
-        if plan.status == 304 or plan.end == plan.start:
-            await self._send_stream(
-                ns, obj.entry, result, tier, headers, send, started, _nothing, plan
-            )
-            return True
         first_chunk, last_chunk = plan.start // obj.chunk_bytes, (plan.end - 1) // obj.chunk_bytes
-        if len(obj.present(first_chunk, last_chunk)) <= last_chunk - first_chunk:
+        if plan.status != 304 and len(obj.present(first_chunk, last_chunk)) <= (
+            last_chunk - first_chunk
+        ):
             result, tier = ("MISS" if result == "HIT" else result), "origin"
         pieces = self.edge.chunks.stream(ns, obj, plan.start, plan.end)
+        return await self._send_checked(
+            ns, obj.entry, result, tier, headers, send, started, plan, pieces
+        )
+
+    async def _send_checked(
+        self,
+        ns: Namespace,
+        entry: Entry,
+        result: str,
+        tier: str,
+        headers: dict[str, str],
+        send: Send,
+        started: float,
+        plan: Plan,
+        pieces: AsyncGenerator[bytes, None],
+    ) -> bool:
+        """Send a stored copy's bytes. The first piece decides, before any header leaves,
+        whether the copy can serve: False (nothing sent) when it is corrupt, gone, or of an
+        object that changed at the origin."""
         try:
-            try:  # the first bytes decide, before any header leaves, whether this copy serves
-                first = await anext(pieces, b"")
+            try:
+                first = await anext(pieces, b"") if plan.status != 304 else b""
             except (CorruptEntry, OriginChanged, ChunkMissing) as exc:
-                log.warning("chunked copy unusable, reading again: %s", exc)
+                log.warning("cached copy unusable, reading again: %s", exc)
                 return False
             await self._send_stream(
                 ns,
-                obj.entry,
+                entry,
                 result,
                 tier,
                 headers,
@@ -453,11 +455,6 @@ async def _slice(chunks: AsyncIterator[bytes], start: int, end: int) -> AsyncIte
             yield chunk[lo:hi]
         if pos >= end:
             return
-
-
-async def _nothing(_start: int, _end: int) -> AsyncIterator[bytes]:
-    return
-    yield b""
 
 
 async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

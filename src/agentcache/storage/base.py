@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Protocol
 
 from agentcache.entry import Entry
@@ -14,7 +14,12 @@ class StoredObject(Protocol):
     entry: Entry
     tier: str
 
-    def read(self, start: int, end: int) -> AsyncIterator[bytes]: ...
+    def read(self, start: int, end: int) -> AsyncGenerator[bytes, None]: ...
+
+
+async def read_body(stored: StoredObject) -> bytes:
+    """The whole stored body, verified (for objects small enough to hold: playlists, promotions)."""
+    return b"".join([part async for part in stored.read(0, stored.entry.info.size)])
 
 
 class Tier(Protocol):

@@ -7,7 +7,7 @@ offsets (as rclone's VFS cache keeps them), and the index says which chunks are 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -60,7 +60,7 @@ class DiskObject:
     block_bytes: int
     tier: str = "disk"
 
-    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+    async def read(self, start: int, end: int) -> AsyncGenerator[bytes, None]:
         fd = _open(self.path, self.entry.key)
         try:
             size = self.entry.info.size
@@ -102,7 +102,7 @@ class ChunkedObject:
     def present(self, first: int, last: int) -> set[int]:
         return self.index.present_chunks(self.version, first, last)
 
-    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+    async def read(self, start: int, end: int) -> AsyncGenerator[bytes, None]:
         """Bytes [start, end) from present chunks; ChunkMissing at the first absent one."""
         fd = _open(self.path, self.entry.key)
         try:

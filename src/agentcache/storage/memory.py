@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 from agentcache.entry import Entry
@@ -21,7 +21,7 @@ class MemoryObject:
     headers: list[Header] | None = field(default=None, repr=False)
     headers_for: tuple[int, str, str] | None = field(default=None, repr=False)
 
-    async def read(self, start: int, end: int) -> AsyncIterator[bytes]:
+    async def read(self, start: int, end: int) -> AsyncGenerator[bytes, None]:
         yield self.body[start:end]
 
 
